@@ -1,0 +1,26 @@
+# Two commands after cloning: `make demo` (set up + fine-tune + evaluate) and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch is pinned to 2.13.0 in pyproject.toml: the CPU build on CPU machines (see README for GPUs)
+	$(BIN)/python -m pip install -q -e '.[all,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/lmforge finetune examples/data/sst2-train-4000.tsv --output runs/demo --overwrite
+	$(BIN)/lmforge evaluate runs/demo examples/data/sst2-test.tsv --output runs/demo/eval
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,14 @@
+"""lmforge: from your labelled text to a fast, measured, priced task-specific model."""
+
+import os
+
+# Nothing in lmforge downloads from a model hub; make transformers agree before it is imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+from lmforge.api import evaluate, finetune, predict  # noqa: E402
+from lmforge.errors import ArtifactError, ConfigError, DataError, LmforgeError, ServingError  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["ArtifactError", "ConfigError", "DataError", "LmforgeError", "ServingError", "evaluate", "finetune",
+           "predict", "__version__"]
