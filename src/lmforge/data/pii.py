@@ -1,0 +1,183 @@
+"""Find and redact personal data in text, offline: e-mail, URL, IP, payment card, IBAN, phone, person name.
+
+    >>> redactor = PiiRedactor()
+    >>> redactor.redact("mail jane.doe@example.com or call +1 415-555-2671")
+    ('mail [EMAIL] or call [PHONE]', Counter({'EMAIL': 1, 'PHONE': 1}))
+    >>> [(s.kind, s.value) for s in redactor.find("card 4111 1111 1111 1111")]
+    [('CREDIT_CARD', '4111 1111 1111 1111')]
+
+Each detector checks what a pattern alone cannot: card numbers pass the Luhn check and start like a real
+card brand, IBANs pass the ISO 13616 mod-97 check, IP addresses parse with :mod:`ipaddress`, phone numbers
+are valid for their region in Google's libphonenumber (the ``phonenumbers`` package). Person names are
+found by :mod:`lmforge.data.person_names` (a first-name gazetteer and honorifics; no model download).
+When spans overlap, the detector earlier in ``KINDS`` wins (an e-mail's digits are not a phone number).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lmforge.errors import ConfigError, missing_extra
+
+KINDS = ("EMAIL", "URL", "IBAN", "CREDIT_CARD", "IP_ADDRESS", "PHONE", "PERSON")
+
+EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}\b")
+URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'\]\[]+", re.IGNORECASE)
+URL_TRAILING = ".,;:!?)'\""
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}:?[0-9A-Fa-f]{0,4}(?![\w:])|(?<![\w:])::[0-9A-Fa-f]{1,4}"
+                  r"(?::[0-9A-Fa-f]{1,4})*(?![\w:])")
+# Brand prefixes (IIN ranges) of the card networks: Visa 4, Mastercard 51-55 and 2221-2720, Amex 34/37,
+# Diners 36/38/300-305, Discover 6011/65/644-649, JCB 35. A Luhn-valid number with another prefix is
+# more often an order or account number than a card.
+CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[4-8]|30[0-5]|6011|65|64[4-9])")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One piece of personal data: its kind, where it is (``text[start:end]``) and what it was."""
+
+    kind: str
+    start: int
+    end: int
+    value: str
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def iban_valid(compact: str) -> bool:
+    """ISO 13616: move the first four characters to the end, letters to numbers (A=10), mod 97 == 1."""
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def _emails(text: str) -> Iterator[tuple[int, int]]:
+    if "@" in text:
+        for m in EMAIL.finditer(text):
+            yield m.span()
+
+
+def _urls(text: str) -> Iterator[tuple[int, int]]:
+    if "www" in text or "http" in text or "WWW" in text or "HTTP" in text:
+        for m in URL.finditer(text):
+            end = m.end()
+            while end > m.start() and text[end - 1] in URL_TRAILING:
+                end -= 1
+            yield m.start(), end
+
+
+def _ibans(text: str) -> Iterator[tuple[int, int]]:
+    for m in IBAN.finditer(text):
+        if iban_valid(m.group().replace(" ", "")):
+            yield m.span()
+
+
+def _cards(text: str) -> Iterator[tuple[int, int]]:
+    for m in CARD.finditer(text):
+        digits = re.sub(r"[ -]", "", m.group())
+        if 13 <= len(digits) <= 19 and CARD_PREFIX.match(digits) and luhn_valid(digits):
+            yield m.span()
+
+
+def _ips(text: str) -> Iterator[tuple[int, int]]:
+    if "." in text:
+        for m in IPV4.finditer(text):
+            try:
+                ipaddress.IPv4Address(m.group())
+            except ValueError:
+                continue
+            yield m.span()
+    if "::" in text or text.count(":") >= 3:
+        for m in IPV6.finditer(text):
+            try:
+                ipaddress.IPv6Address(m.group())
+            except ValueError:
+                continue
+            yield m.span()
+
+
+class PiiRedactor:
+    """Finds personal data and replaces it with typed placeholders such as ``[EMAIL]``.
+
+    ``kinds`` picks the detectors (default: all of ``KINDS``); ``region`` is the ISO country whose national
+    phone formats are accepted without a ``+country`` prefix (international numbers are always found).
+    """
+
+    def __init__(self, kinds: tuple[str, ...] | list[str] | None = None, region: str = "US"):
+        kinds = tuple(kinds) if kinds else KINDS
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            raise ConfigError(f"unknown PII kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+        try:
+            import phonenumbers
+        except ImportError:
+            raise missing_extra("phone-number detection", "data", "phonenumbers") from None
+        self._phonenumbers = phonenumbers
+        self.kinds = kinds
+        self.region = region.upper()
+        self._person_finder = None
+        if "PERSON" in kinds:
+            from lmforge.data.person_names import PersonNameFinder
+
+            self._person_finder = PersonNameFinder()
+
+    def _phones(self, text: str) -> Iterator[tuple[int, int]]:
+        if sum(ch.isdigit() for ch in text) < 7:  # cheap filter: the matcher is the slow part
+            return
+        matcher = self._phonenumbers.PhoneNumberMatcher(text, self.region,
+                                                        leniency=self._phonenumbers.Leniency.VALID)
+        for match in matcher:
+            yield match.start, match.end
+
+    def _spans_of(self, kind: str, text: str) -> Iterator[tuple[int, int]]:
+        if kind == "EMAIL":
+            return _emails(text)
+        if kind == "URL":
+            return _urls(text)
+        if kind == "IBAN":
+            return _ibans(text)
+        if kind == "CREDIT_CARD":
+            return _cards(text)
+        if kind == "IP_ADDRESS":
+            return _ips(text)
+        if kind == "PHONE":
+            return self._phones(text)
+        return self._person_finder.spans(text)
+
+    def find(self, text: str) -> list[Span]:
+        """Non-overlapping spans in text order; on overlap the kind listed first in ``KINDS`` wins."""
+        taken: list[Span] = []
+        for kind in self.kinds:
+            for start, end in self._spans_of(kind, text):
+                if all(end <= s.start or start >= s.end for s in taken):
+                    taken.append(Span(kind, start, end, text[start:end]))
+        return sorted(taken, key=lambda s: s.start)
+
+    def redact(self, text: str) -> tuple[str, Counter]:
+        """``text`` with each span replaced by ``[KIND]``, and the count of spans by kind."""
+        spans = self.find(text)
+        if not spans:
+            return text, Counter()
+        pieces, last = [], 0
+        for span in spans:
+            pieces.append(text[last:span.start])
+            pieces.append(f"[{span.kind}]")
+            last = span.end
+        pieces.append(text[last:])
+        return "".join(pieces), Counter(s.kind for s in spans)
