@@ -10,5 +10,14 @@ from lmforge.api import evaluate, finetune, predict  # noqa: E402
 from lmforge.errors import ArtifactError, ConfigError, DataError, LmforgeError, ServingError  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["ArtifactError", "ConfigError", "DataError", "LmforgeError", "ServingError", "evaluate", "finetune",
-           "predict", "__version__"]
+__all__ = ["ArtifactError", "Client", "ConfigError", "DataError", "LmforgeError", "ServingError", "evaluate",
+           "finetune", "predict", "__version__"]
+
+
+def __getattr__(name: str):
+    # lmforge.Client is imported lazily: the client needs httpx (the `serve` extra), the rest of lmforge does not.
+    if name == "Client":
+        from lmforge.serving.client import Client
+
+        return Client
+    raise AttributeError(f"module 'lmforge' has no attribute '{name}'")

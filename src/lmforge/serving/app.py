@@ -1,0 +1,348 @@
+"""The FastAPI application: routes, error mapping, readiness and shutdown.
+
+    >>> app = create_app("runs/sst2")                 # uvicorn lmforge.serving.app:app_from_environment --factory
+    >>> # POST /v1/classify {"texts": ["a gorgeous film"]}  →  {"results": [{"label": "1", "score": 0.98, ...}]}
+
+Routes: ``POST /v1/classify``, ``POST /predict`` (Text-Embeddings-Inference shape), ``GET /health`` (alive),
+``GET /ready`` (model loaded, not draining), ``GET /metrics`` (Prometheus), ``GET /v1/model`` (model card),
+``GET /`` (playground and model card page), ``/docs`` (OpenAPI).
+
+Errors are JSON ``{"error", "error_type", "request_id"[, "limit"]}``: lmforge's :class:`ServingError` carries its
+status; malformed JSON or UTF-8 is 400; a schema mismatch 422; anything unexpected 500 with the request id, and
+the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lmforge.artifacts import read_manifest
+from lmforge.errors import LmforgeError, ServingError
+from lmforge.inference.predictor import Predictor, softmax
+from lmforge.serving.batcher import BatchStats, DynamicBatcher
+from lmforge.serving.keys import Admission, KeyStore
+from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
+from lmforge.serving.metrics import ServerMetrics
+from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard, TEIPrediction,
+                                     TEIPredictRequest)
+from lmforge.serving.settings import ServeConfig
+
+log = logging.getLogger("lmforge.serving")
+STATIC = Path(__file__).parent / "static"
+CONFIG_ENV, MODEL_ENV = "LMFORGE_SERVE_CONFIG", "LMFORGE_SERVE_MODEL"
+OFF_LOOP_CHARS = 20_000  # tokenizing more than this in one request moves to a thread (keeps the loop responsive)
+ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 413, 422, 429, 500, 503)}
+
+
+@dataclass
+class ServingState:
+    """What the routes share: the loaded model, the batcher, keys and metrics."""
+
+    model_dir: Path
+    config: ServeConfig
+    metrics: ServerMetrics
+    keys: KeyStore
+    predictor: Predictor | None = None
+    batcher: DynamicBatcher | None = None
+    load_error: str | None = None
+    draining: bool = False
+    card: dict = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return self.batcher is not None and not self.draining
+
+
+def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, predictor: Predictor | None = None
+               ) -> FastAPI:
+    """The server for ``model_dir``. The model loads in the background after start-up (``/ready`` says when);
+    pass ``predictor`` to use one already loaded."""
+    config = (config or ServeConfig()).validate()
+    metrics = ServerMetrics()
+    state = ServingState(Path(model_dir), config, metrics, KeyStore(model_dir))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        loading = asyncio.create_task(_load(state, predictor))
+        try:
+            yield
+        finally:
+            # Uvicorn gets here after in-flight requests finished (SIGTERM: graceful); drain what is queued.
+            state.draining = True
+            metrics.ready.set(0)
+            await loading
+            if state.batcher is not None:
+                await asyncio.to_thread(state.batcher.stop, config.graceful_timeout_s)
+            state.keys.close()
+
+    app = FastAPI(title="lmforge", version=_version(), lifespan=lifespan,
+                  description="Text classification served by lmforge. Send the API key as `Authorization: Bearer "
+                              "<key>` once keys exist (`lmforge keys create`).")
+    app.state.serving = state
+    _add_error_handlers(app)
+    _add_routes(app, state)
+    app.add_middleware(ServingMiddleware, max_body_bytes=config.max_body_bytes, metrics=metrics)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn calls in each ``--workers`` process (model and settings come by environment)."""
+    model_dir = os.environ.get(MODEL_ENV)
+    if not model_dir:
+        raise LmforgeError(f"{MODEL_ENV} is not set; start the server with `lmforge serve MODEL_DIR`")
+    config = ServeConfig.from_json(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else ServeConfig()
+    return create_app(model_dir, config)
+
+
+def _version() -> str:
+    from lmforge import __version__
+
+    return __version__
+
+
+async def _load(state: ServingState, predictor: Predictor | None) -> None:
+    config = state.config
+    try:
+        if predictor is None:
+            predictor = await asyncio.to_thread(_load_predictor, state.model_dir, config)
+        batcher = DynamicBatcher(predictor.backend.forward, predictor.tokenizer.pad_token_id,
+                                 max_batch_tokens=config.max_batch_tokens, max_batch_size=config.max_batch_size,
+                                 max_wait_s=config.max_wait_ms / 1000, max_queue=config.max_queue,
+                                 on_batch=lambda stats: _observe_batch(state.metrics, stats),
+                                 on_queue=state.metrics.queue_depth.set)
+        state.card = _model_card(state.model_dir, predictor, config, state.keys)
+        state.predictor = predictor
+        state.batcher = batcher.start()
+        state.metrics.ready.set(1)
+        log.info("model %s loaded (%s backend); ready", state.model_dir, predictor.backend.name)
+    except Exception as e:  # noqa: BLE001 - reported by /ready, and logged, instead of killing the worker
+        state.load_error = f"{type(e).__name__}: {e}"
+        log.error("could not load %s: %s", state.model_dir, state.load_error)
+
+
+def _load_predictor(model_dir: Path, config: ServeConfig) -> Predictor:
+    import torch
+
+    # Each worker gets its share of the cores; intra-op threads beyond that only contend.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(config.threads or max(1, cores // config.workers))
+    return Predictor.load(model_dir, backend=config.backend, max_tokens=config.max_batch_tokens,
+                          max_batch=config.max_batch_size)
+
+
+def _observe_batch(metrics: ServerMetrics, stats: BatchStats) -> None:
+    metrics.batch_size.observe(stats.texts)
+    metrics.batch_seconds.observe(stats.seconds)
+    metrics.texts.inc(stats.texts)
+    metrics.tokens.inc(stats.tokens)
+
+
+def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys: KeyStore) -> dict:
+    """Labels, metrics, confusion matrix and cost from the manifest and the saved evaluations."""
+    manifest = read_manifest(model_dir)
+    metrics: dict = {}
+    dev = manifest.get("metrics", {}).get("dev")
+    if dev:
+        metrics["dev"] = dev
+    confusion, newest = None, -1.0
+    for path in sorted(model_dir.glob("eval/*/metrics.json")):
+        try:
+            evaluation = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        metrics[f"eval/{path.parent.name}"] = {k: evaluation[k] for k in
+                                               ("accuracy", "macro_f1", "expected_calibration_error", "examples")
+                                               if k in evaluation}
+        if "confusion_matrix" in evaluation and path.stat().st_mtime > newest:
+            newest = path.stat().st_mtime
+            confusion = {**evaluation["confusion_matrix"], "data": evaluation.get("data", path.parent.name)}
+    cost = manifest.get("cost")
+    if cost is not None:
+        cost = {**cost, "wall_s": manifest.get("wall_s"), "hardware": manifest.get("hardware")}
+    return {"name": model_dir.name, "labels": list(predictor.labels), "backend": predictor.backend.name,
+            "max_length": predictor.max_length, "metrics": metrics, "confusion_matrix": confusion, "cost": cost,
+            "limits": {"max_texts": config.max_texts, "max_chars": config.max_chars,
+                       "max_body_bytes": config.max_body_bytes, "timeout_s": config.timeout_s}}
+
+
+# --- errors -------------------------------------------------------------------------------------------------
+
+def _request_id(request: Request) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def _error(request: Request, status: int, message: str, error_type: str, headers: dict | None = None,
+           limit: int | None = None) -> Response:
+    return Response(error_body(message, error_type, _request_id(request), limit), status_code=status,
+                    headers=headers, media_type="application/json")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServingError)
+    async def serving_error(request: Request, exc: ServingError):
+        if exc.status >= 500 and exc.status != 503:
+            log.error("request %s failed: %s", _request_id(request), getattr(exc, "cause", exc))
+        kind = "limit" if isinstance(exc, LimitExceeded) else {401: "unauthorized", 429: "rate_limited",
+                                                                 503: "overloaded", 500: "backend"}.get(exc.status,
+                                                                                                        "validation")
+        return _error(request, exc.status, str(exc), kind, exc.headers, getattr(exc, "limit", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            e = next(e for e in errors if e.get("type") == "json_invalid")
+            return _error(request, 400, f"the body is not valid JSON ({e.get('ctx', {}).get('error', 'decode error')} "
+                                        f"at position {e['loc'][-1]}); send a JSON object", "validation")
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors[:10])
+        return _error(request, 422, f"the request does not match the schema (see /docs): {problems}", "validation")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        message = str(exc.detail)
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": undecodable bytes
+            message = "the body could not be decoded: send UTF-8 encoded JSON"
+        return _error(request, exc.status_code, message, "validation" if exc.status_code < 500 else "server",
+                      getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("request %s failed", _request_id(request))
+        return _error(request, 500, f"internal error ({type(exc).__name__}); the server keeps serving; report "
+                                    "the request id", "server")
+
+
+# --- routes -------------------------------------------------------------------------------------------------
+
+def _api_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+async def _infer(request: Request, state: ServingState, texts: list[str], truncate: bool = True
+                 ) -> tuple[np.ndarray, int, Admission | None]:
+    """(len(texts), num_labels) logits, tokens used, and the key's admission (its headers go on the response)."""
+    if not state.ready:
+        if state.load_error:
+            raise ServingError(f"the model could not be loaded ({state.load_error})", status=503,
+                               headers={"Retry-After": "30"})
+        reason = "shutting down" if state.draining else "loading the model"
+        raise ServingError(f"the server is {reason}; retry shortly", status=503, headers={"Retry-After": "1"})
+    config, predictor = state.config, state.predictor
+    check_texts(texts, config.max_texts, config.max_chars)
+    key = None
+    if state.keys.keys_exist():
+        key = _api_key(request)
+        state.keys.authenticate(key)  # 401 before any work is done for an unknown caller
+    encode = _encoder(predictor, truncate)
+    encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, texts)) > OFF_LOOP_CHARS
+               else encode(texts))
+    tokens = sum(map(len, encoded))
+    admission = state.keys.admit(key, len(texts), tokens) if key is not None else None
+    try:
+        logits = await state.batcher.submit(encoded, config.timeout_s)
+    except ServingError:
+        if admission is not None:
+            state.keys.refund(admission, len(texts), tokens)
+        raise
+    if admission is not None:
+        state.metrics.key_requests.labels(admission.name).inc()
+        state.metrics.key_texts.labels(admission.name).inc(len(texts))
+    return logits, tokens, admission
+
+
+def _encoder(predictor: Predictor, truncate: bool):
+    if truncate:
+        return predictor.encode
+    limit = predictor.max_length
+
+    def encode_strict(texts: list[str]) -> list[list[int]]:
+        encoded = predictor.tokenizer(list(texts), truncation=True, max_length=limit + 1)["input_ids"]
+        for i, ids in enumerate(encoded):
+            if len(ids) > limit:
+                raise LimitExceeded(f"inputs[{i}] is longer than the model's {limit} tokens; send truncate=true "
+                                    "to cut it", status=413, limit=limit)
+        return encoded
+    return encode_strict
+
+
+def _add_routes(app: FastAPI, state: ServingState) -> None:
+    @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS, tags=["predict"])
+    async def classify(body: ClassifyRequest, request: Request):
+        """Classify texts: the most probable label, its probability and every class's, per text, in order."""
+        logits, tokens, admission = await _infer(request, state, body.texts)
+        labels = state.predictor.labels
+        probs = softmax(logits)
+        best = probs.argmax(axis=-1)
+        results = [{"label": labels[b], "score": float(row[b]), "scores": dict(zip(labels, row.tolist()))}
+                   for row, b in zip(probs, best.tolist())]
+        return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
+                             "tokens": tokens}, headers=admission.headers if admission else None)
+
+    @app.post("/predict", response_model=list[TEIPrediction] | list[list[TEIPrediction]], responses=ERRORS,
+              tags=["predict"])
+    async def predict(body: TEIPredictRequest, request: Request):
+        """Text-Embeddings-Inference compatible: one text → a list of {label, score} (best first); a list of
+        texts → one such list per text."""
+        single = isinstance(body.inputs, str)
+        texts = [body.inputs] if single else body.inputs
+        logits, _, admission = await _infer(request, state, texts, truncate=body.truncate)
+        values = logits if body.raw_scores else softmax(logits)
+        labels = state.predictor.labels
+        out = [[{"label": labels[j], "score": float(row[j])} for j in np.argsort(-row, kind="stable").tolist()]
+               for row in values]
+        return JSONResponse(out[0] if single else out, headers=admission.headers if admission else None)
+
+    @app.get("/health", tags=["operations"])
+    async def health():
+        """The process is alive (use for liveness probes)."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["operations"], responses={503: {"model": ErrorResponse}})
+    async def ready(request: Request):
+        """The model is loaded and the server takes requests (use for readiness probes and load balancers)."""
+        if state.ready:
+            return {"status": "ready", "model": state.card["name"], "backend": state.card["backend"]}
+        reason = state.load_error or ("shutting down" if state.draining else "loading the model")
+        return _error(request, 503, f"not ready: {reason}", "overloaded", {"Retry-After": "1"})
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    async def prometheus_metrics():
+        """Prometheus text format: requests, latency, batch sizes, queue depth, texts, tokens, per-key counts."""
+        body, content_type = state.metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    @app.get("/v1/model", response_model=ModelCard, tags=["model"], responses={503: {"model": ErrorResponse}})
+    async def model_card(request: Request):
+        """Labels, evaluation metrics, confusion matrix and cost of the served model, and the request limits."""
+        if not state.card:
+            return _error(request, 503, "the model is not loaded yet; retry shortly", "overloaded",
+                          {"Retry-After": "1"})
+        return {**state.card, "auth_required": state.keys.keys_exist()}
+
+    page = (STATIC / "index.html").read_text()
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index():
+        return HTMLResponse(page)
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str, request: Request):
+        types = {"app.js": "text/javascript", "style.css": "text/css"}
+        if name not in types:
+            return _error(request, 404, f"no static file '{name}'", "validation")
+        return Response((STATIC / name).read_bytes(), media_type=types[name])

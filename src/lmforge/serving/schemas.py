@@ -1,0 +1,64 @@
+"""Request and response models: what the OpenAPI schema at ``/docs`` shows and what the fuzz test exercises.
+
+``/v1/classify`` is lmforge's own shape; ``/predict`` follows Text-Embeddings-Inference (TEI) so its clients
+work unchanged: ``{"inputs": "text" | ["text", ...], "raw_scores": false, "truncate": false}`` answered by
+``[{"label": ..., "score": ...}, ...]`` (all labels, best first) per input.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    texts: list[str] = Field(..., description="texts to classify (limits: see GET /v1/model → limits)",
+                             examples=[["a gorgeous, witty film", "a waste of two hours"]])
+
+
+class ClassifyResult(BaseModel):
+    label: str = Field(..., description="the most probable class")
+    score: float = Field(..., description="its probability")
+    scores: dict[str, float] = Field(..., description="probability of every class")
+
+
+class ClassifyResponse(BaseModel):
+    results: list[ClassifyResult]
+    model: str
+    request_id: str
+    tokens: int = Field(..., description="tokens processed (after truncation)")
+
+
+class TEIPredictRequest(BaseModel):
+    """Text-Embeddings-Inference's ``/predict`` request (sentence pairs are not supported by lmforge models)."""
+
+    inputs: str | list[str] = Field(..., description="one text or a list of texts")
+    raw_scores: bool = Field(False, description="return logits instead of probabilities")
+    truncate: bool = Field(False, description="truncate texts past the model's length (else 413)")
+    truncation_direction: str | None = Field(None, description="accepted for compatibility; only 'Right'")
+
+
+class TEIPrediction(BaseModel):
+    label: str
+    score: float
+
+
+class ErrorResponse(BaseModel):
+    """Every error: what went wrong and what to do (TEI's shape plus the request id)."""
+
+    error: str
+    error_type: str
+    request_id: str | None = None
+    limit: int | None = None
+
+
+class ModelCard(BaseModel):
+    name: str
+    labels: list[str]
+    backend: str
+    max_length: int
+    metrics: dict = Field(default_factory=dict, description="dev metrics from training, and evaluations")
+    confusion_matrix: dict | None = None
+    cost: dict | None = None
+    limits: dict
+    auth_required: bool
