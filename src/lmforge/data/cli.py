@@ -6,8 +6,6 @@ module at start-up), the work is imported when a command runs.
 
 from __future__ import annotations
 
-import argparse
-
 
 def _print_inspect(summary: dict) -> None:
     for f in summary["files"]:
@@ -77,8 +75,7 @@ def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="inspect and prepare labelled text (clean, dedup, leakage, PII)")
     sub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
 
-    p = sub.add_parser("inspect", help="summarise files: labels, lengths, duplicates, leakage, encoding, PII",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("inspect", help="summarise files: labels, lengths, duplicates, leakage, encoding, PII")
     p.add_argument("files", nargs="+", help="CSV, TSV, JSONL, Parquet or TXT files")
     p.add_argument("--output", "-o", help="directory for report.html, summary.json, figures.json and plots")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

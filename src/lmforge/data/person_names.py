@@ -17,13 +17,14 @@ and names whose first name is not in the gazetteer.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from lmforge.errors import missing_extra
 
 CAPITALISED = re.compile(r"(?:[A-Z]['’])?[A-Z][a-zà-ÿ]+(?:[A-Z][a-zà-ÿ]+)?(?:-[A-Z][a-zà-ÿ]+)?")
 INITIAL = re.compile(r"[A-Z]\.")
-HONORIFIC = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|Herr|Frau)\.?\s+(?=[A-Z])")
+# Capitalised honorifics may omit the full stop; lower-case ones ("mr. okafor", typed chat) must have it.
+HONORIFIC = re.compile(r"\b(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|Herr|Frau)\.?"
+                       r"|(?:mr|mrs|ms|mx|dr|prof)\.)\s+(?=\w)")
 WORD = re.compile(r"\S+")
 
 # Capitalised words that the gazetteer lists as given names but that mostly mean something else, plus words
@@ -42,6 +43,8 @@ new north south east west central united national international general royal gr
 st mount lake river city state county street road avenue university college school bank card account
 president minister chairman chief senator governor king queen prince princess lord lady pope judge
 england london paris berlin america american europe european china india japan africa israel asia
+corp corporation inc ltd llc plc co company group holdings lab labs laboratory shop store airlines
+free jet
 """.split())
 
 
@@ -57,37 +60,56 @@ class PersonNameFinder:
         self.first_names = frozenset(n for n in names if "+" not in n and len(n) > 1) - STOP_WORDS
         self.first_names |= frozenset(n.lower() for n in extra_first_names)
 
-    def _is_surname(self, word: str) -> bool:
-        return bool(CAPITALISED.fullmatch(word)) and word.lower() not in STOP_WORDS
+    def _is_surname(self, word: str, any_case: bool = False) -> bool:
+        shaped = word.isalpha() if any_case else bool(CAPITALISED.fullmatch(word))
+        return shaped and word.lower() not in STOP_WORDS
 
-    def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        # Words with their offsets; punctuation stuck to a word ends the name ("Jane Doe," → "Jane Doe").
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Name spans in text order. A surname found in a full name is also a name where it recurs alone
+        in the same text ("Cuttitta scored … Marcello Cuttitta")."""
         words = [(m.start(), m.group()) for m in WORD.finditer(text)]
-        taken_until = -1
-        honorific_ends = {m.end() for m in HONORIFIC.finditer(text)}
-        for i, (start, raw) in enumerate(words):
-            if start < taken_until:
-                continue
+        honorifics = {m.end(): m.start() for m in HONORIFIC.finditer(text)}
+        lower_honorifics = {m.end() for m in HONORIFIC.finditer(text) if m.group()[0].islower()}
+        found: list[tuple[int, int]] = []
+        surnames: set[str] = set()
+        i = 0
+        while i < len(words):
+            start, raw = words[i]
             word = raw.rstrip(".,;:!?)'\"’")
-            after_honorific = start in honorific_ends
-            if not after_honorific and not (word.lower() in self.first_names and CAPITALISED.fullmatch(word)):
+            after_honorific = start in honorifics
+            any_case = start in lower_honorifics  # "mr. okafor": a lower-case name only after one
+            is_initial = bool(INITIAL.fullmatch(raw))
+            if not (after_honorific or is_initial or (word.lower() in self.first_names and CAPITALISED.fullmatch(word))):
+                i += 1
                 continue
-            end, parts, j = start + len(word), 1, i
-            clean_end = word == raw  # punctuation after a word stops the name there
-            while clean_end and j + 1 < len(words) and parts < 3:
+            # Extend over following capitalised words (and middle initials) while no punctuation intervenes.
+            end, parts, j, last = start + len(word), 1, i, word
+            clean_end = word == raw or is_initial
+            # After a lower-case honorific only a known first name may be followed by another word
+            # ("mr. fatima okafor" but "mr. scorsese" in "mr. scorsese fosters …").
+            limit = 3 if not any_case else (2 if word.lower() in self.first_names else 1)
+            while clean_end and j + 1 < len(words) and parts < limit:
                 nxt_start, nxt_raw = words[j + 1]
-                nxt = nxt_raw.rstrip(".,;:!?)'\"’")
-                if nxt.endswith("'s") or nxt.endswith("’s"):
-                    nxt = nxt[:-2]
-                if INITIAL.fullmatch(nxt_raw) and j + 2 < len(words):
-                    j += 1  # a middle initial: "John F. Kennedy"
+                if INITIAL.fullmatch(nxt_raw):  # "John F. Kennedy"
+                    j += 1
                     continue
-                if not self._is_surname(nxt):
+                nxt = nxt_raw.rstrip(".,;:!?)'\"’")
+                nxt = nxt[:-2] if nxt.endswith(("'s", "’s")) else nxt
+                if not self._is_surname(nxt, any_case=any_case):
                     break
-                j, parts, end = j + 1, parts + 1, nxt_start + len(nxt)
+                j, parts, end, last = j + 1, parts + 1, nxt_start + len(nxt), nxt
                 clean_end = nxt == nxt_raw
-            if parts >= 2 or (after_honorific and self._is_surname(word)):
-                # The honorific itself is part of the name span ("Dr. Okafor" → "[PERSON]").
-                begin = max((m.start() for m in HONORIFIC.finditer(text) if m.end() == start), default=start)
-                taken_until = end
-                yield begin, end
+            if parts >= 2 or (after_honorific and self._is_surname(word, any_case=any_case)):
+                found.append((honorifics.get(start, start), end))
+                surnames.add(last)
+                i = j + 1
+            else:
+                i += 1
+        if surnames:
+            covered = [(s, e) for s, e in found]
+            for start, raw in words:
+                word = raw.rstrip(".,;:!?)'\"’")
+                word = word[:-2] if word.endswith(("'s", "’s")) else word
+                if word in surnames and not any(s <= start < e for s, e in covered):
+                    found.append((start, start + len(word)))
+        return sorted(found)

@@ -25,12 +25,12 @@ from lmforge.errors import ConfigError, missing_extra
 
 KINDS = ("EMAIL", "URL", "IBAN", "CREDIT_CARD", "IP_ADDRESS", "PHONE", "PERSON")
 
-EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}\b")
+EMAIL = re.compile(r"(?<![\w.+-])\w[\w.%+-]*@(?:[\w-]+\.)+[A-Za-z]{2,24}\b")  # \w: internationalised addresses (RFC 6531)
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'\]\[]+", re.IGNORECASE)
 URL_TRAILING = ".,;:!?)'\""
-IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}\b")
 CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+IPV4 = re.compile(r"(?<!\d)(?<!\d\.)(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")  # a full stop may end it
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}:?[0-9A-Fa-f]{0,4}(?![\w:])|(?<![\w:])::[0-9A-Fa-f]{1,4}"
                   r"(?::[0-9A-Fa-f]{1,4})*(?![\w:])")
 # Brand prefixes (IIN ranges) of the card networks: Visa 4, Mastercard 51-55 and 2221-2720, Amex 34/37,
@@ -59,9 +59,21 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+# IBAN length by country (the SWIFT IBAN registry): a wrong length or an unknown country is no IBAN.
+IBAN_LENGTHS = dict(
+    AD=24, AE=23, AL=28, AT=20, AZ=28, BA=20, BE=16, BG=22, BH=22, BR=29, BY=28, CH=21, CR=22, CY=28, CZ=24,
+    DE=22, DK=18, DO=28, EE=20, EG=29, ES=24, FI=18, FO=18, FR=27, GB=22, GE=22, GI=23, GL=18, GR=27, GT=28,
+    HR=21, HU=28, IE=22, IL=23, IQ=23, IS=26, IT=27, JO=30, KW=30, KZ=20, LB=28, LC=32, LI=21, LT=20, LU=20,
+    LV=21, MC=27, MD=24, ME=22, MK=19, MR=27, MT=31, MU=30, NL=18, NO=15, PK=24, PL=28, PS=29, PT=25, QA=29,
+    RO=24, RS=22, SA=24, SC=31, SE=24, SI=19, SK=24, SM=27, ST=25, SV=28, TL=23, TN=24, TR=26, UA=29, VA=22,
+    VG=24, XK=20,
+)
+
+
 def iban_valid(compact: str) -> bool:
-    """ISO 13616: move the first four characters to the end, letters to numbers (A=10), mod 97 == 1."""
-    if not 15 <= len(compact) <= 34:
+    """ISO 13616: the country's length, then the first four characters moved to the end, letters to numbers
+    (A=10 … Z=35), mod 97 == 1."""
+    if IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact.isalnum():
         return False
     moved = compact[4:] + compact[:4]
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
@@ -84,8 +96,16 @@ def _urls(text: str) -> Iterator[tuple[int, int]]:
 
 def _ibans(text: str) -> Iterator[tuple[int, int]]:
     for m in IBAN.finditer(text):
-        if iban_valid(m.group().replace(" ", "")):
-            yield m.span()
+        # The pattern may run into the next word ("DE89…00 by"): drop trailing space-separated pieces
+        # until the check digits agree, or nothing IBAN-long is left.
+        candidate = m.group()
+        while len(candidate.replace(" ", "")) >= 15:
+            if iban_valid(candidate.replace(" ", "").upper()):
+                yield m.start(), m.start() + len(candidate)
+                break
+            if " " not in candidate:
+                break
+            candidate = candidate.rsplit(" ", 1)[0]
 
 
 def _cards(text: str) -> Iterator[tuple[int, int]]:
@@ -141,7 +161,7 @@ class PiiRedactor:
         if sum(ch.isdigit() for ch in text) < 7:  # cheap filter: the matcher is the slow part
             return
         matcher = self._phonenumbers.PhoneNumberMatcher(text, self.region,
-                                                        leniency=self._phonenumbers.Leniency.VALID)
+                                                        leniency=self._phonenumbers.Leniency.STRICT_GROUPING)
         for match in matcher:
             yield match.start, match.end
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from lmforge.errors import DataError
 
 FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".parquet": "parquet", ".pq": "parquet", ".txt": "text",
+    ".parquet": "parquet", ".pq": "parquet", ".txt": "text", ".conll": "conll",
 }
 # Column names that identify a header row when a file does not say whether it has one.
 KNOWN_COLUMN_NAMES = {
@@ -30,6 +31,8 @@ KNOWN_COLUMN_NAMES = {
     "body", "tweet", "description", "label", "labels", "category", "class", "intent", "target",
     "sentiment", "topic", "y", "id",
 }
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,39}")
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long documents are legitimate text
 
@@ -138,8 +141,11 @@ def _delimited_records(path: Path, delimiter: str, encoding: str, header: bool |
 
 
 def looks_like_header(values: list[str]) -> bool:
-    """A first row is a header when it names a column we know (``text``, ``label``, ``sentence`` …)."""
-    return any(v.strip().lower() in KNOWN_COLUMN_NAMES for v in values)
+    """A first row is a header when it names a column we know (``text``, ``label``, ``sentence`` …), or when
+    every field is a short identifier (``body_text``, ``Intent Name``) rather than prose or a number."""
+    if any(v.strip().lower() in KNOWN_COLUMN_NAMES for v in values):
+        return True
+    return all(IDENTIFIER.fullmatch(v.strip()) for v in values)
 
 
 def _jsonl_records(path: Path, encoding: str) -> Iterator[Record]:
@@ -204,7 +210,19 @@ def iter_records(path: str | Path, encoding: str = "utf-8", header: bool | None 
         return _jsonl_records(path, encoding)
     if fmt == "parquet":
         return _parquet_records(path)
+    from lmforge.data.conll import looks_like_conll
+
+    if fmt == "conll" or looks_like_conll(path, encoding):  # CoNLL-2003 ships as .txt
+        return _conll_records(path, encoding)
     return _text_records(path, encoding)
+
+
+def _conll_records(path: Path, encoding: str) -> Iterator[Record]:
+    """One record per sentence of a CoNLL column file (see :mod:`lmforge.data.conll`)."""
+    from lmforge.data.conll import iter_conll_sentences
+
+    for row, sentence in enumerate(iter_conll_sentences(path, encoding), start=1):
+        yield Record(row, sentence.line, {"text": " ".join(sentence.tokens), "tags": " ".join(sentence.tags)})
 
 
 def peek_columns(path: str | Path, encoding: str = "utf-8", header: bool | None = None,
