@@ -68,3 +68,7 @@ def load_backend(model_dir: Path, backend: str = "auto", device: str | None = No
             return cls(model_dir, device)
     raise ArtifactError(f"{model_dir} holds no model lmforge can run (expected config.json with "
                         "model.safetensors, or an ONNX export); pass the output directory of `lmforge finetune`")
+
+
+# Backends in their own files register on import (onnxruntime itself is imported only when a session opens).
+from lmforge.inference import onnx_backend, torch_int8_backend  # noqa: E402,F401

@@ -1,0 +1,32 @@
+"""Compression: smaller and faster artifacts, each measured against its parent and guarded.
+
+    onnx_export.py   torch → ONNX (dynamic axes), ORT transformer fusions, parity check (1e-4)
+    quantize.py      ONNX Runtime dynamic int8 (per-channel, fused graph, sensitive layers kept fp32)
+    distill.py       a student from a teacher (layer subset or from config), KL + CE, via THE loop
+    prune.py         structured pruning by importance: encoder layers, feed-forward neurons
+    measure.py       accuracy, size on disk, sentences/s at batch 32, p50 latency at batch 1, ratios
+    compress.py      the recipe behind `lmforge compress`: build → measure → guard → artifact
+    compare.py       `lmforge compare`: the table and the accuracy-vs-speed plot
+    settings.py      CompressConfig, the typed settings (one CLI flag per field)
+
+Torch int8 artifacts run through :mod:`lmforge.inference.torch_int8_backend`, ONNX ones through
+:mod:`lmforge.inference.onnx_backend`; both are picked by ``Predictor.load`` on their own.
+"""
+
+from lmforge.compression.settings import METHODS, CompressConfig
+
+__all__ = ["METHODS", "CompressConfig", "compare", "compress"]
+
+
+def compress(model, output, config=None, **kwargs):
+    """See :func:`lmforge.compression.compress.compress` (imported lazily: it pulls in torch and onnx)."""
+    from lmforge.compression.compress import compress as run
+
+    return run(model, output, config, **kwargs)
+
+
+def compare(dirs, eval=None, **kwargs):
+    """See :func:`lmforge.compression.compare.compare`."""
+    from lmforge.compression.compare import compare as run
+
+    return run(dirs, eval, **kwargs)

@@ -1,0 +1,66 @@
+"""The data a parent artifact was made with, found through its manifest, so compress needs no data flags.
+
+    >>> dev = parent_dev_data(Path("runs/sst2"))          # the dev set fine-tuning scored on
+    >>> train = parent_train_data(Path("runs/sst2"))      # its training rows (held-out dev rows excluded)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lmforge.artifacts import read_manifest
+from lmforge.data.examples import LabeledTexts, load_labeled_texts
+from lmforge.errors import ConfigError, DataError
+
+
+def _inputs(model_dir: Path) -> dict:
+    inputs = read_manifest(model_dir).get("inputs")
+    if not inputs or not inputs.get("train"):
+        raise ConfigError(f"{model_dir}/manifest.json records no training data (was it made by `lmforge "
+                          "finetune`?); pass the data explicitly with --eval FILE")
+    return inputs
+
+
+def _load(record: dict, what: str) -> LabeledTexts:
+    path = Path(record["path"])
+    if not path.exists():
+        raise ConfigError(f"the {what} recorded in the parent's manifest, {path}, no longer exists; "
+                          "pass --eval FILE (and restore the file for distill/prune)")
+    return load_labeled_texts(path, record.get("text_column"), record.get("label_column"))
+
+
+def parent_dev_data(model_dir: Path) -> LabeledTexts:
+    """The parent's dev set: its --dev file, or the rows fine-tuning held out of the training file."""
+    inputs = _inputs(model_dir)
+    split = inputs.get("dev_split")
+    if split:
+        data = _load(inputs["train"], "training file")
+        wanted = set(split["rows"])
+        return data.subset([i for i, row in enumerate(data.rows) if row in wanted])
+    if not inputs.get("dev"):
+        raise ConfigError(f"{model_dir}/manifest.json records no dev set; pass --eval FILE")
+    return _load(inputs["dev"], "dev file")
+
+
+def parent_train_data(model_dir: Path) -> LabeledTexts:
+    """The parent's training rows, without the rows held out as its dev set."""
+    inputs = _inputs(model_dir)
+    data = _load(inputs["train"], "training file")
+    split = inputs.get("dev_split")
+    if split:
+        held = set(split["rows"])
+        data = data.subset([i for i, row in enumerate(data.rows) if row not in held])
+    return data
+
+
+def label_ids(data: LabeledTexts, labels: list[str]) -> np.ndarray:
+    """``data``'s labels as ids in the model's label order; a label the model lacks is a DataError."""
+    index = {name: i for i, name in enumerate(labels)}
+    for label, row in zip(data.labels, data.rows):
+        if label not in index:
+            raise DataError(f"label '{label}' is not one the model knows ({', '.join(labels[:20])})",
+                            path=data.path, row=row, column=data.label_column,
+                            hint="measure on data labelled like the parent's training set")
+    return np.array([index[label] for label in data.labels])

@@ -1,0 +1,61 @@
+"""Torch dynamic-int8 backend: fp32 safetensors on disk, int8 ``Linear`` layers in memory.
+
+Why not int8 weights on disk: torch's dynamically quantized modules keep packed weights that only a
+pickle can store, and lmforge never writes pickles. So a ``--to torch-int8`` artifact holds the parent's
+fp32 ``model.safetensors`` plus a recipe in ``manifest.json``::
+
+    "quantization": {"scheme": "torch-dynamic-int8", "dtype": "qint8", "keep_fp32": ["classifier"]}
+
+and this backend applies the recipe at load (``torch.ao.quantization.quantize_dynamic``: weights rounded
+per tensor, activations quantized per batch). Quantization is deterministic, so the model a user loads is
+bit-for-bit the model that was measured when the artifact was made.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+
+from lmforge.artifacts import read_manifest
+from lmforge.inference.backends import TorchBackend, register_backend
+
+SCHEME = "torch-dynamic-int8"
+
+
+def is_torch_int8(model_dir: Path) -> bool:
+    if not (model_dir / "model.safetensors").exists():
+        return False
+    return read_manifest(model_dir).get("quantization", {}).get("scheme") == SCHEME
+
+
+def quantize_linear_layers(model: torch.nn.Module, keep_fp32: tuple[str, ...] = ()) -> torch.nn.Module:
+    """``model`` with every ``nn.Linear`` int8-quantized, except modules whose name starts with ``keep_fp32``."""
+    from torch.ao.quantization import quantize_dynamic
+
+    names = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)
+             and not any(name == k or name.startswith(k + ".") for k in keep_fp32)}
+    with warnings.catch_warnings():  # torch 2.13 deprecates quantized tensors (in favour of torchao)
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model.eval(), names, dtype=torch.qint8)
+
+
+@register_backend("torch-int8", is_torch_int8)
+class TorchInt8Backend(TorchBackend):
+    """The torch backend with the manifest's int8 recipe applied. CPU only (quantized kernels are CPU kernels)."""
+
+    def __init__(self, model_dir: Path, device: str | None = None, model=None):
+        from lmforge.models.pretrained import load_sequence_classifier
+
+        recipe = read_manifest(model_dir).get("quantization", {})
+        if model is None:
+            model, _ = load_sequence_classifier(model_dir)
+        model = quantize_linear_layers(model, tuple(recipe.get("keep_fp32", ())))
+        super().__init__(model_dir, "cpu", model=model)
+
+    @torch.inference_mode()
+    def forward(self, batch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return super().forward(batch)
