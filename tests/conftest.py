@@ -108,3 +108,15 @@ def write_sentiment_csv(path: Path, n: int = 120, seed: int = 0) -> Path:
 @pytest.fixture
 def sentiment_csv(tmp_path) -> Path:
     return write_sentiment_csv(tmp_path / "train.csv")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tracking_store(tmp_path_factory) -> str:
+    """Every run the tests make is tracked into one SQLite store in a temporary directory, never the repo's
+    working directory; the machine-profile cache goes there too. Returns the tracking URI."""
+    root = tmp_path_factory.mktemp("tracking")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ["LMFORGE_TRACKING_URI"] = uri
+    os.environ["LMFORGE_CACHE_DIR"] = str(root / "cache")
+    return uri

@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lmforge", description="Fine-tune, evaluate, compress, serve and "
                                      "price task-specific language models.")
     parser.add_argument("--version", action="version", version=f"lmforge {__version__}")
+    parser.add_argument("--tracking-uri", help="MLflow store every stage logs to (default: $LMFORGE_TRACKING_URI, "
+                        "$MLFLOW_TRACKING_URI, or sqlite:///mlflow.db in the working directory)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("finetune", help="fine-tune a text classifier on a labelled file")
@@ -135,12 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Each stage's commands live beside the stage: a module with ``register(subparsers)`` that adds its parsers
 # (keep its top-level imports light: the CLI imports it at start-up).
-COMMAND_MODULES: list[str] = ["lmforge.serving.cli", "lmforge.data.cli", "lmforge.compression.cli"]
+COMMAND_MODULES: list[str] = ["lmforge.serving.cli", "lmforge.data.cli", "lmforge.compression.cli",
+                              "lmforge.costs.cli", "lmforge.tracking.cli", "lmforge.pipeline.cli"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from lmforge.costs.meter import count_process_startup
+    from lmforge.tracking.store import set_tracking_uri
+
+    count_process_startup()  # a command pays for its machine from process start (imports included)
+    set_tracking_uri(args.tracking_uri)
     try:
         args.func(args)
     except LmforgeError as e:

@@ -1,17 +1,23 @@
-"""The machine a run happened on, as recorded in every manifest."""
+"""The machine a run happened on: recorded in every manifest, measured once by ``lmforge hardware``.
+
+    >>> hardware_info()["cpu_model"]            # cheap: model, cores, memory, GPU
+    'AMD EPYC 7B13'
+    >>> machine_profile()["fp32_gflops"]        # measured once (a matmul benchmark), then read from the cache
+    61.4
+"""
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import platform
+import time
+from pathlib import Path
 
 import psutil
 
-# $/hour used for cost estimates when the user gives none, by hardware class. On-demand Linux prices in
-# AWS us-east-1 (aws.amazon.com/ec2/pricing/on-demand, read 2026-11): a 2-vCPU c7i.large for CPU machines,
-# priced per 2 vCPUs; a p5 H100 share (p5.48xlarge / 8) for a GPU.
-DEFAULT_PRICE_PER_HOUR = {"cpu_per_2_vcpu": 0.0893, "gpu": 12.29}
+PROFILE_VERSION = 1
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,11 +52,65 @@ def _cpu_model() -> str:
 
 
 def default_price_per_hour(info: dict | None = None) -> tuple[float, str]:
-    """(price, what it is based on) for this hardware class."""
-    info = info or hardware_info()
-    if info.get("gpu"):
-        n = info["gpu"]["count"]
-        return DEFAULT_PRICE_PER_HOUR["gpu"] * n, f"{n} x H100 share of an AWS p5.48xlarge, on demand"
-    vcpus = info["logical_cores"] or 2
-    price = DEFAULT_PRICE_PER_HOUR["cpu_per_2_vcpu"] * vcpus / 2
-    return round(price, 4), f"{vcpus} vCPU at AWS c7i.large on-demand rate ($0.0893 per 2 vCPU-hours)"
+    """(price, what it is based on) for this hardware class, from the price table's defaults."""
+    from lmforge.costs.prices import default_quote
+
+    quote = default_quote(info or hardware_info())
+    return quote.usd_per_hour, quote.basis
+
+
+def measure_fp32_gflops(seconds: float = 1.0, size: int = 1024, device: str = "cpu") -> float:
+    """Sustained fp32 matrix-multiply GFLOP/s with torch's current thread count (best of timed rounds).
+
+    A (size x size) @ (size x size) product is 2 * size**3 floating-point operations. The best round is
+    kept because a shared machine only ever slows a round down.
+    """
+    import torch
+
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    torch.mm(a, b)  # warm-up: allocations, kernel selection
+    flops = 2 * size**3
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        for _ in range(4):
+            torch.mm(a, b)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        best = max(best, 4 * flops / (time.perf_counter() - t0) / 1e9)
+    return round(best, 2)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("LMFORGE_CACHE_DIR") or Path("~/.cache/lmforge").expanduser())
+
+
+def machine_profile(refresh: bool = False, seconds: float = 1.0) -> dict:
+    """The hardware plus measured fp32 GFLOP/s, cached in ``~/.cache/lmforge/hardware.json``.
+
+    The cache is used while the machine looks the same (CPU model, cores, memory, GPU, torch threads);
+    ``refresh=True`` measures again.
+    """
+    import torch
+
+    info = hardware_info()
+    key = {k: info[k] for k in ("cpu_model", "logical_cores", "memory_gb", "gpu")}
+    key["torch_threads"] = torch.get_num_threads()
+    path = cache_dir() / "hardware.json"
+    if not refresh and path.exists():
+        try:
+            cached = json.loads(path.read_text())
+            if cached.get("version") == PROFILE_VERSION and cached.get("key") == key:
+                return {**cached["profile"], "cached": True, "cache_path": str(path)}
+        except (json.JSONDecodeError, KeyError):
+            pass  # a damaged cache is measured again
+    profile = {**info, "torch_threads": key["torch_threads"], "fp32_gflops": measure_fp32_gflops(seconds),
+               "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if info["gpu"]:
+        profile["gpu_fp32_gflops"] = measure_fp32_gflops(seconds, size=4096, device="cuda")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"version": PROFILE_VERSION, "key": key, "profile": profile}, indent=2))
+    os.replace(tmp, path)
+    return {**profile, "cached": False, "cache_path": str(path)}

@@ -22,6 +22,7 @@ from lmforge.adapters.lora import apply_lora, export_lora
 from lmforge.artifacts import library_versions, read_manifest, save_classifier, write_manifest
 from lmforge.config import FinetuneConfig
 from lmforge.costs import Meter
+from lmforge.costs.classical_baseline import record_baseline
 from lmforge.data.batching import length_bucketed_batches, pad_batch
 from lmforge.data.examples import LabeledTexts, LabelSet, load_labeled_texts
 from lmforge.data.splitting import stratified_split
@@ -32,6 +33,7 @@ from lmforge.models.pretrained import load_sequence_classifier, load_tokenizer, 
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
+from lmforge.tracking import log_stage
 
 PREPARED_NAMES = ("train", "dev")
 DATA_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
@@ -267,6 +269,8 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         "versions": library_versions(),
     }
     write_manifest(output, manifest)
+    record_baseline(output, manifest, train_data, dev_data)  # TF-IDF + logistic regression beside it, priced
+    log_stage("finetune", output, manifest)  # MLflow; a tracking failure is a warning, never an error
     shutil.rmtree(output / "checkpoints", ignore_errors=True)
     accelerator.wait_for_everyone()
     return FinetuneResult(output, manifest["metrics"]["dev"], manifest)

@@ -1,0 +1,96 @@
+"""Measured inference throughput of a model artifact on each backend that can run it.
+
+The benchmark is calibrated: a first pass over a sample times one sentence, and the timed run then covers
+enough sentences to last ``seconds`` (cycling through the texts), so small and large models get an
+equally steady figure. Texts go through :class:`~lmforge.inference.predictor.Predictor` exactly as
+``predict`` / ``evaluate`` / ``serve`` run them (tokenization included, length-sorted batches).
+
+    >>> measure_throughput("runs/sst2", "torch", texts, seconds=5)["sentences_per_s"]
+    212.4
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+
+from lmforge.artifacts import read_manifest, write_manifest
+from lmforge.errors import ArtifactError
+
+OPTIONAL_BACKEND_MODULES = ("lmforge.inference.onnx_backend",)  # register themselves when importable
+CALIBRATION_TEXTS = 128
+
+
+def register_optional_backends() -> None:
+    for module in OPTIONAL_BACKEND_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+
+
+def runnable_backends(model_dir: Path) -> list[str]:
+    """Names of the registered backends that can run ``model_dir``."""
+    from lmforge.inference.backends import BACKENDS
+
+    register_optional_backends()
+    return [name for name, (can_load, _) in BACKENDS.items() if can_load(Path(model_dir))]
+
+
+def measure_throughput(model_dir: str | Path, backend: str, texts: list[str], seconds: float = 5.0,
+                       quiet: bool = True) -> dict:
+    """Sentences per second of ``backend`` on ``model_dir`` over ``texts`` (timed for about ``seconds``)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from lmforge.inference.predictor import Predictor
+
+    if not texts:
+        raise ArtifactError("no texts to benchmark with; pass --data FILE")
+    predictor = Predictor.load(model_dir, backend=backend)
+    sample = texts[:CALIBRATION_TEXTS]
+    predictor.predict_proba(sample[:16])  # warm-up: allocations, thread pools, kernel choice
+    t0 = time.perf_counter()
+    predictor.predict_proba(sample)
+    per_text = (time.perf_counter() - t0) / len(sample)
+    wanted = max(len(sample), int(seconds / max(per_text, 1e-6)))
+    chunk = max(len(sample), min(len(texts), 1024))  # length sorting works within a chunk, as in evaluate
+    done, t0 = 0, time.perf_counter()
+    with tqdm(total=wanted, unit="sent", desc=f"benchmark {backend}", disable=quiet, leave=False) as bar:
+        while done < wanted:
+            start = done % len(texts)
+            batch = (texts[start:] + texts[:start])[:min(chunk, wanted - done)]
+            predictor.predict_proba(batch)
+            done += len(batch)
+            bar.update(len(batch))
+    elapsed = time.perf_counter() - t0
+    from lmforge.costs.hardware import hardware_info
+
+    return {"backend": backend, "sentences_per_s": round(done / elapsed, 2), "sentences": done,
+            "seconds": round(elapsed, 2), "distinct_texts": len(texts), "torch_threads": torch.get_num_threads(),
+            "cpu_model": hardware_info()["cpu_model"], "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "method": "Predictor.predict_proba on chunks of the texts, length-sorted batches, after one warm-up"}
+
+
+def recorded_throughput(manifest: dict, backend: str) -> dict | None:
+    """A throughput measured earlier on this machine (same CPU model), if the manifest holds one."""
+    from lmforge.costs.hardware import hardware_info
+
+    record = (manifest.get("throughput") or {}).get(backend)
+    if record and record.get("cpu_model") == hardware_info()["cpu_model"] and record.get("sentences_per_s"):
+        return record
+    return None
+
+
+def backend_throughput(model_dir: Path, backend: str, texts: list[str], seconds: float, remeasure: bool,
+                       quiet: bool = True) -> dict:
+    """The recorded throughput of ``backend`` on this machine, or a fresh measurement saved to the manifest."""
+    manifest = read_manifest(model_dir)
+    if not remeasure and (record := recorded_throughput(manifest, backend)):
+        return {**record, "recorded": True}
+    record = measure_throughput(model_dir, backend, texts, seconds, quiet)
+    if manifest:  # remembered for the next report, beside the model
+        manifest.setdefault("throughput", {})[backend] = record
+        write_manifest(model_dir, manifest)
+    return {**record, "recorded": False}
