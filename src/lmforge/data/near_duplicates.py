@@ -81,13 +81,13 @@ def fmix32(h: np.ndarray) -> np.ndarray:
 def shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
     """32-bit hashes of every byte k-gram of each normalised text, concatenated, and each text's first index.
 
-    A text shorter than k bytes yields one gram (itself, zero-padded). Grams never cross texts: k-1 zero
-    bytes separate them.
+    A text shorter than k bytes yields one gram (itself, zero-padded). Grams never cross texts: k zero
+    bytes separate them (k, not k-1: an empty text's one gram must read only zeros).
     """
     encoded = [normalise(t).encode() for t in texts]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-    buffer = np.frombuffer((b"\0" * (k - 1)).join(encoded) + b"\0" * k, dtype=np.uint8).astype(np.uint64)
-    offsets = np.concatenate([[0], np.cumsum(lengths + k - 1)[:-1]])
+    buffer = np.frombuffer((b"\0" * k).join(encoded) + b"\0" * k, dtype=np.uint8).astype(np.uint64)
+    offsets = np.concatenate([[0], np.cumsum(lengths + k)[:-1]])
     counts = np.maximum(lengths - k + 1, 1)
     firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     # positions of every gram: offset of its text + 0..count-1

@@ -233,8 +233,11 @@ def _write_outputs(output: Path, p1: _Pass1, state: decisions.RowState, split: n
 
 
 def prepare_data(inputs: list[str | Path], output: str | Path, config: PrepareConfig | None = None, *,
-                 overwrite: bool = False, quiet: bool = False) -> dict:
-    """Prepare ``inputs`` into ``output``; returns the manifest (also written as manifest.json)."""
+                 overwrite: bool = False, quiet: bool = False, report: bool = True) -> dict:
+    """Prepare ``inputs`` into ``output``; returns the manifest (also written as manifest.json).
+
+    ``report=False`` skips report.html and its plots (the manifest holds every number either way).
+    """
     from tqdm import tqdm
 
     from lmforge import __version__
@@ -285,8 +288,11 @@ def prepare_data(inputs: list[str | Path], output: str | Path, config: PrepareCo
     }
     if rows_out + removed != p1.rows_in:  # the promise of this module; a failure here is a bug in it
         raise AssertionError(f"rows in {p1.rows_in} != rows out {rows_out} + removed {removed}")
-    write_manifest(output, manifest)
-    from lmforge.data.report import write_prepare_report
+    if report:
+        from lmforge.data.report import write_prepare_report
 
-    write_prepare_report(manifest, {n: p.summary() for n, p in profiles.items()}, output)
+        write_prepare_report(manifest, {n: p.summary() for n, p in profiles.items()}, output)
+    else:
+        del manifest["files"]["report"]
+    write_manifest(output, manifest)
     return manifest

@@ -128,7 +128,10 @@ def write_prepare_report(manifest: dict, splits: dict[str, dict], output: Path) 
             "<h2>Personal data redacted</h2>",
             _table(["type", "occurrences"], [[k, v] for k, v in manifest["pii_redacted"].items()]),
             "<h2>Leakage between splits</h2>",
-            _table(["split", "exact", "near"], [[k, v["exact"], v["near"]] for k, v in manifest["leakage"].items()]),
+            "<p>Rows of each split whose text (exact) or near-duplicate cluster (near, which includes exact) "
+            "also occurs in train; the last row counts train rows removed for it (--remove-leaked).</p>",
+            _table(["split", "exact", "near"], [[k, v.get("exact", "–"), v.get("near", "–")]
+                                                for k, v in manifest["leakage"].items()]),
             "<h2>Conflicting labels</h2>",
             f"<p>{manifest['conflicts']['texts']} texts carried more than one label "
             f"(resolution: {html.escape(manifest['config']['conflicts'])}).</p>",
