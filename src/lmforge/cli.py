@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     from lmforge.costs.meter import count_process_startup
     from lmforge.tracking.store import set_tracking_uri
 
-    count_process_startup()  # a command pays for its machine from process start (imports included)
+    if argv is None:  # the `lmforge` process itself pays for its machine from process start (imports included)
+        count_process_startup()
     set_tracking_uri(args.tracking_uri)
     try:
         args.func(args)

@@ -34,7 +34,7 @@ class FinetuneConfig:
                                       "all-MiniLM-L6-v2)")
     method: str = setting("full", "what to train: full (all weights), lora (low-rank adapters via peft) "
                                   "or head (frozen backbone, cached features)", choices=METHODS)
-    epochs: int = setting(3, "passes over the training data")
+    epochs: int = setting(2, "passes over the training data")
     batch_size: int = setting(32, "examples per optimizer step (global, across all processes)")
     lr: float | None = setting(None, "peak learning rate (default by method: full 1e-4, lora 5e-4, head 2e-3)")
     weight_decay: float = setting(0.01, "AdamW weight decay (not applied to biases and LayerNorm)")

@@ -21,6 +21,7 @@ from lmforge.evaluation.metrics import classification_report
 from lmforge.evaluation.plots import confusion_matrix_png, reliability_png
 from lmforge.evaluation.report import evaluation_html
 from lmforge.inference.predictor import Predictor
+from lmforge.tracking import log_stage
 
 CHUNK_ROWS = 4096
 
@@ -85,4 +86,8 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
     (output / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
     (output / "report.html").write_text(evaluation_html(metrics, figures, errors, f"Evaluation of {model_dir.name}"))
     metrics["output"] = str(output)
+    log_stage("evaluate", output, params={"model": str(model_dir), "data": str(data), "backend": predictor.backend.name},
+              metrics={k: metrics[k] for k in ("accuracy", "macro_f1", "expected_calibration_error", "examples")
+                       if k in metrics}, artifacts=[output / "report.html", output / "metrics.json", *figures.values()],
+              log_model=False)  # MLflow; a tracking failure is a warning
     return metrics

@@ -41,6 +41,7 @@ class TrainingPlan:
     loss: Callable[[nn.Module, Batch], torch.Tensor]
     evaluate: Callable[[nn.Module], dict[str, float]]
     metric: str = "accuracy"
+    setup_s: float = 0.0  # time spent preparing the plan that belongs to training (e.g. caching features)
 
 
 @dataclass
