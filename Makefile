@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ demo: install
 	$(BIN)/lmforge finetune examples/data/sst2-train-4000.tsv --output runs/demo --overwrite
 	$(BIN)/lmforge evaluate runs/demo examples/data/sst2-test.tsv --output runs/demo/eval
 
-test: install
+# Debian's chromium for the web-page test (tests/serving/test_browser.py); playwright never downloads a browser.
+browser:
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 clean:

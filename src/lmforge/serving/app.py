@@ -93,6 +93,7 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     app.state.serving = state
     _add_error_handlers(app)
     _add_routes(app, state)
+    _document_limits(app, config)
     app.add_middleware(ServingMiddleware, max_body_bytes=config.max_body_bytes, metrics=metrics)
     return app
 
@@ -175,6 +176,23 @@ def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys
             "max_length": predictor.max_length, "metrics": metrics, "confusion_matrix": confusion, "cost": cost,
             "limits": {"max_texts": config.max_texts, "max_chars": config.max_chars,
                        "max_body_bytes": config.max_body_bytes, "timeout_s": config.timeout_s}}
+
+
+def _document_limits(app: FastAPI, config: ServeConfig) -> None:
+    """Put this server's limits (they are settings, not constants) into its OpenAPI schema, so clients and
+    the fuzz test know them: texts per request and characters per text."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        schema = build()  # cached by FastAPI; the updates below are idempotent
+        text = {"type": "string", "maxLength": config.max_chars}
+        texts = {"type": "array", "items": text, "minItems": 1, "maxItems": config.max_texts}
+        components = schema["components"]["schemas"]
+        components["ClassifyRequest"]["properties"]["texts"].update(texts)
+        components["TEIPredictRequest"]["properties"]["inputs"]["anyOf"] = [text, texts]
+        return schema
+
+    app.openapi = openapi
 
 
 # --- errors -------------------------------------------------------------------------------------------------

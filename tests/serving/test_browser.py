@@ -1,0 +1,97 @@
+"""The web page in headless Chromium (Debian's `chromium`, driven by playwright; no browser is downloaded):
+type a text, see the class probabilities as bars; the model card shows metrics, confusion matrix and cost."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from lmforge.inference.predictor import Predictor
+from lmforge.serving.app import create_app
+from lmforge.serving.keys import KeyStore
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(model_dir):
+    """The app under uvicorn in a thread, on a free loopback port."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(model_dir)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(600):
+        if server.started and app.state.serving.ready:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(30)
+
+
+@pytest.fixture
+def browser_page():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which("chromium") and not shutil.which(CHROMIUM):
+        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def test_playground_shows_probability_bars_and_the_model_card(live_server, browser_page, model_dir):
+    url, _ = live_server
+    page = browser_page
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    assert page.text_content("#model-name") == "· model"
+    assert page.is_hidden("#key-row")  # no keys: no key field
+    metrics = page.text_content("#metrics")
+    assert "accuracy" in metrics and "eval/test" in metrics
+    cells = [int(c) for c in page.locator("#confusion-table td.cell").all_text_contents()]
+    assert len(cells) == 4 and sum(cells) == 40
+    assert "$" in page.text_content("#cost")
+
+    page.fill("#text", "a great and lovely film")
+    page.click("#classify")
+    page.wait_for_selector("#result .bar-row", timeout=30_000)
+    rows = page.locator("#result .bar-row")
+    assert rows.count() == 2
+    want = Predictor.load(model_dir).predict(["a great and lovely film"])[0]
+    assert page.get_attribute("#result .bar-row.best", "data-label") == want.label
+    shown = page.text_content("#result .bar-row.best .prob")
+    assert shown == f"{100 * want.score:.1f}%"
+    width = page.eval_on_selector("#result .bar-row.best .bar > span", "e => e.style.width")
+    assert width == f"{100 * want.score:.1f}%"
+
+
+def test_playground_asks_for_a_key_once_keys_exist_and_shows_the_error(live_server, browser_page, model_dir):
+    url, app = live_server
+    key = KeyStore(model_dir).create("web")
+    app.state.serving.keys._keys_exist_cache = (-1.0, False)  # skip the 1 s cache instead of sleeping
+    page = browser_page
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    assert page.is_visible("#key-row")
+    page.fill("#text", "boring plot")
+    page.click("#classify")
+    page.wait_for_selector("#error:not([hidden])", timeout=30_000)
+    assert "API key" in page.text_content("#error")
+    page.fill("#api-key", key)
+    page.click("#classify")
+    page.wait_for_selector("#result .bar-row", timeout=30_000)
+    assert page.is_hidden("#error")

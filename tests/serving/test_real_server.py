@@ -1,0 +1,83 @@
+"""`lmforge serve` as a real process on a free localhost port: the client over a socket, and SIGTERM draining."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+import lmforge
+from lmforge.errors import ServingError
+from lmforge.serving.keys import KeyStore
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(model_dir, *flags) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "lmforge", "serve", str(model_dir), "--port", str(port), *flags],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240  # a loaded 2-core machine can take this long to import torch
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}:\n{process.stdout.read()}")
+        if lmforge.Client(url).ready():
+            return process, url
+        time.sleep(0.3)
+    process.kill()
+    raise AssertionError(f"server not ready in time:\n{process.stdout.read()}")
+
+
+def test_real_server_serves_the_client_and_drains_in_flight_requests_on_sigterm(model_dir):
+    key = KeyStore(model_dir).create("acme", quota="1000/day")
+    # A long max wait keeps requests queued in the batcher long enough for SIGTERM to arrive while they are in flight.
+    process, url = start_server(model_dir, "--max-wait-ms", "1500", "--max-batch-size", "64")
+    try:
+        with lmforge.Client(url, api_key=key) as client:
+            predictions = client.classify(["a great film", "an awful plot"])
+            assert [p.label for p in predictions] == [p.label for p in lmforge.predict(model_dir, ["a great film",
+                                                                                                  "an awful plot"])]
+            assert client.model()["labels"] == ["neg", "pos"]
+            with pytest.raises(ServingError) as empty:
+                client.classify([])
+            assert empty.value.status == 422 and "empty" in str(empty.value)
+        with pytest.raises(ServingError) as unauthorized:
+            lmforge.Client(url, api_key="lmf_wrong").classify(["good"])
+        assert unauthorized.value.status == 401
+
+        results: list[int] = []
+
+        def call(i: int) -> None:
+            r = httpx.post(f"{url}/v1/classify", json={"texts": [f"good film {i}"]},
+                           headers={"Authorization": f"Bearer {key}"}, timeout=60)
+            results.append(r.status_code)
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.7)  # the requests are now waiting in the batcher
+        process.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(60)
+        assert results == [200] * 4  # every in-flight request finished
+        # uvicorn finishes the graceful shutdown, then re-raises SIGTERM so the exit status says what stopped it.
+        assert process.wait(60) in (0, -signal.SIGTERM)
+        log = process.stdout.read()
+        assert "Shutting down" in log and "Finished server process" in log
+    finally:
+        if process.poll() is None:
+            process.kill()
+
