@@ -119,7 +119,9 @@ def price_table() -> dict:
 def instance(name: str) -> dict:
     instances = price_table()["instances"]
     if name not in instances:
-        close = [n for n in instances if name.lower() in n.lower()]
+        import difflib
+
+        close = difflib.get_close_matches(name, list(instances), n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}? " if close else ""
         raise ConfigError(f"unknown instance '{name}'; {hint}known: {', '.join(sorted(instances))}. "
                           "Add it to ~/.config/lmforge/prices.yaml, or pass --price-per-hour")
