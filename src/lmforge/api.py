@@ -50,3 +50,14 @@ def predict(model: str | Path, texts: Sequence[str] | str | None = None, *, inpu
     if isinstance(texts, str):
         texts = [texts]
     return predict_texts(model, list(texts or []), **options)
+
+
+def compress(model: str | Path, output: str | Path, *, overwrite: bool = False, quiet: bool = False,
+             **settings):
+    """Make a compressed artifact of ``model`` in ``output``: ``to="onnx" | "onnx-int8" | "torch-int8" |
+    "distill" | "prune"`` and the other fields of :class:`lmforge.compression.CompressConfig`. The result is
+    measured against its parent and refused (ConfigError) when it loses more than ``max_drop`` points."""
+    from lmforge.compression import CompressConfig
+    from lmforge.compression import compress as run
+
+    return run(model, output, CompressConfig.from_dict(settings), overwrite=overwrite, quiet=quiet)

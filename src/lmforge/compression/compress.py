@@ -144,7 +144,8 @@ def make_student(parent: Path, work: Path, cfg: CompressConfig, quiet: bool, met
     details["training"] = distill.train_student(
         student, teacher, tokenizer, train.texts + extra, gold, dev.texts, label_ids(dev, labels), work / ".run",
         max_length=max_length, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size,
-        temperature=cfg.temperature, alpha=cfg.alpha, seed=cfg.seed, quiet=quiet, meter=meter)
+        temperature=cfg.temperature, alpha=cfg.alpha, seed=cfg.seed, quiet=quiet, meter=meter,
+        freeze_embeddings=not cfg.student_hidden)  # embeddings copied from the teacher stay as they are
     shutil.rmtree(work / ".run", ignore_errors=True)
     student.config.problem_type = "single_label_classification"
     save_classifier(student, tokenizer, work)

@@ -132,10 +132,11 @@ def distillation_plan(student: nn.Module, encoded: list[list[int]], gold: Sequen
 def train_student(student: nn.Module, teacher: nn.Module, tokenizer, texts: list[str], gold: Sequence[int],
                   dev_texts: list[str], dev_gold: np.ndarray, run_dir: Path, *, max_length: int, epochs: int,
                   lr: float, batch_size: int = 32, temperature: float = 2.0, alpha: float = 0.5, seed: int = 0,
-                  quiet: bool = False, meter=None) -> dict:
+                  freeze_embeddings: bool = False, quiet: bool = False, meter=None) -> dict:
     """Distil ``teacher`` into ``student`` (in place, best dev weights loaded); returns the loop's summary.
 
     ``gold`` holds a label id per text, or ``UNLABELLED`` for texts taught by the teacher alone.
+    ``freeze_embeddings`` keeps the word embeddings (copied from the teacher) fixed, as fine-tuning does.
     """
     encode = lambda xs: tokenizer(list(xs), truncation=True, max_length=max_length)["input_ids"]  # noqa: E731
     encoded, dev_encoded = encode(texts), encode(dev_texts)
@@ -144,6 +145,8 @@ def train_student(student: nn.Module, teacher: nn.Module, tokenizer, texts: list
                              temperature=temperature, alpha=alpha, batch_size=batch_size, seed=seed)
     for p in student.parameters():
         p.requires_grad_(True)
+    if freeze_embeddings:  # half of MiniLM's weights; their gradient is a large dense update for little gain
+        student.get_input_embeddings().weight.requires_grad_(False)
     torch.manual_seed(seed)  # dropout stream
     result = train(plan, LoopSettings(epochs=epochs, lr=lr, patience=0, quiet=quiet), run_dir, meter=meter)
     student.load_state_dict(result.best_weights, strict=False)
