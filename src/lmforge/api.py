@@ -61,3 +61,39 @@ def compress(model: str | Path, output: str | Path, *, overwrite: bool = False, 
     from lmforge.compression import compress as run
 
     return run(model, output, CompressConfig.from_dict(settings), overwrite=overwrite, quiet=quiet)
+
+
+def inspect_data(files: Sequence[str | Path] | str | Path, output: str | Path | None = None, *,
+                 quiet: bool = False, **settings) -> dict:
+    """Profile labelled-text files (labels, lengths, duplicates, overlap, encoding problems, PII); with
+    ``output``, write report.html, summary.json and figures.json. ``settings``: the fields of
+    :class:`lmforge.data.inspect.InspectConfig`."""
+    from lmforge.data.inspect import InspectConfig, inspect_files
+
+    files = [files] if isinstance(files, (str, Path)) else list(files)
+    return inspect_files(files, output, InspectConfig(**settings), quiet=quiet)
+
+
+def prepare_data(inputs: Sequence[str | Path] | str | Path, output: str | Path, *, overwrite: bool = False,
+                 quiet: bool = False, **settings) -> dict:
+    """Clean, redact, deduplicate and split ``inputs`` into ``output`` (train/dev/test.jsonl, removed.jsonl,
+    changes.jsonl, manifest.json, report.html); returns the manifest. ``settings``: the fields of
+    :class:`lmforge.data.prepare.PrepareConfig` (``dedup="near"``, ``redact_pii=True``, ``split="0.8,0.1,0.1"``
+    …) and of :class:`lmforge.data.cleaning.CleaningConfig` (``lowercase=True`` …)."""
+    import dataclasses
+
+    from lmforge.data.cleaning import CleaningConfig
+    from lmforge.data.prepare import PrepareConfig
+    from lmforge.data.prepare import prepare_data as run
+
+    cleaning_fields = {f.name for f in dataclasses.fields(CleaningConfig)}
+    known = cleaning_fields | {f.name for f in dataclasses.fields(PrepareConfig)} - {"cleaning"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        from lmforge.errors import ConfigError
+
+        raise ConfigError([f"unknown setting '{k}' (known: {', '.join(sorted(known))})" for k in unknown])
+    cleaning = CleaningConfig(**{k: v for k, v in settings.items() if k in cleaning_fields})
+    config = PrepareConfig(**{k: v for k, v in settings.items() if k not in cleaning_fields}, cleaning=cleaning)
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    return run(inputs, output, config, overwrite=overwrite, quiet=quiet)

@@ -2,7 +2,7 @@
 
     >>> cleaner = TextCleaner(CleaningConfig())
     >>> cleaner.clean("Caf\u00c3\u00a9 &lt;b&gt;ok&lt;/b&gt; it #39;s  fine ")
-    ('Café ok it's fine', ['mojibake', 'html_entity', 'html_tag', 'whitespace'])
+    ("Café ok it's fine", ['mojibake', 'html_entity', 'html_tag', 'whitespace'])
     >>> text_issues("it #39;s<br />")      # what `lmforge data inspect` counts, without changing anything
     {'html_entity', 'html_tag'}
 

@@ -90,8 +90,10 @@ def _scan(path: Path, cfg: InspectConfig, index: DuplicateIndex, pii, tokenizer,
     with tqdm(desc=f"inspect {path.name}", unit=" rows", disable=quiet, mininterval=1.0) as bar:
         for chunk in chunked(source.rows, CHUNK_ROWS):
             scan.profile.add(chunk)
-            stripped = [text.strip() for _, text, _ in chunk]
-            present = [i for i, t in enumerate(stripped) if t]
+            # Duplicates are byte-identical texts here (what a dataset's own README counts); `data prepare`
+            # compares cleaned texts, so it can find more (texts differing only in spaces).
+            stripped = [text for _, text, _ in chunk]
+            present = [i for i, t in enumerate(stripped) if t.strip()]
             ids = np.full(len(chunk), -1, dtype=np.int64)  # -1: empty text, in no group
             ids[present] = index.add([stripped[i] for i in present])
             for i in present:

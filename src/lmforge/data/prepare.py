@@ -1,8 +1,9 @@
 """`lmforge data prepare`: clean, redact, deduplicate and split labelled text, accounting for every row.
 
     >>> result = prepare_data(["raw.csv"], "data/prepared", PrepareConfig(dedup="near", redact_pii=True))
-    >>> result["counts"]                  # rows_in == rows_out + removed, always
-    {'rows_in': 1000, 'rows_out': 941, 'removed': 59, 'altered': 212}
+    >>> c = result["counts"]              # every input row is in an output file or in removed.jsonl
+    >>> c["rows_in"] == c["rows_out"] + c["removed"]
+    True
     >>> # lmforge finetune data/prepared --output runs/model   (reads train.jsonl and dev.jsonl)
 
 Two passes over the data. Pass 1 streams every input: cleans and redacts each text, writes each altered
@@ -295,4 +296,7 @@ def prepare_data(inputs: list[str | Path], output: str | Path, config: PrepareCo
     else:
         del manifest["files"]["report"]
     write_manifest(output, manifest)
+    from lmforge.tracking import log_stage  # MLflow; a tracking failure is a warning, never an error
+
+    log_stage("prepare", output, manifest, metrics=manifest["counts"], artifacts=[output / "report.html"], log_model=False)
     return manifest
