@@ -76,7 +76,7 @@ def register(sub) -> None:
                                     "hosted LLM and vs a TF-IDF baseline")
     p.add_argument("model", help="model directory (the output of `lmforge finetune`)")
     p.add_argument("--also", nargs="*", metavar="DIR", help="other artifacts of the same model to price too "
-                   "(e.g. its ONNX export from `lmforge compress`)")
+                   "(compressed artifacts beside MODEL that name it as their parent are found by themselves)")
     p.add_argument("--output", "-o", help="report directory (default: MODEL/cost)")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

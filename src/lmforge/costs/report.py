@@ -89,6 +89,19 @@ def mean_tokens(model_dir: Path, texts: list[str]) -> float:
     return sum(len(x) for x in ids) / max(1, len(ids))
 
 
+def derived_artifacts(model_dir: Path) -> list[Path]:
+    """Compressed artifacts made from ``model_dir`` (``lmforge compress`` records its parent) beside it."""
+    found, own = [], str(model_dir.resolve())
+    for candidate in sorted(p for p in model_dir.parent.iterdir() if p.is_dir() and p != model_dir):
+        try:
+            parent = (read_manifest(candidate).get("parent") or {}).get("path")
+        except ArtifactError:
+            continue
+        if parent == own:
+            found.append(candidate)
+    return found
+
+
 def model_accuracy(model_dir: Path, manifest: dict) -> dict:
     """Dev accuracy from the manifest, and the latest ``lmforge evaluate`` accuracy when there is one."""
     out = {"dev": ((manifest.get("metrics") or {}).get("dev") or {}).get("accuracy")}
@@ -101,7 +114,7 @@ def model_accuracy(model_dir: Path, manifest: dict) -> dict:
 
 def cost_report(model_dir: str | Path, settings: CostSettings | None = None, output: str | Path | None = None,
                 also: list[str | Path] = (), quiet: bool = True) -> dict:
-    """Price ``model_dir`` (and ``also``: other artifacts of the same model, e.g. its ONNX export)."""
+    """Price ``model_dir``, the artifacts in ``also`` and those ``lmforge compress`` made from it beside it."""
     settings = (settings or CostSettings()).validate()
     model_dir = Path(model_dir)
     manifest = read_manifest(model_dir)
@@ -117,7 +130,9 @@ def cost_report(model_dir: str | Path, settings: CostSettings | None = None, out
     training_usd = float(training.get("usd", 0.0))
 
     backends = []
-    for directory in [model_dir, *map(Path, also)]:
+    extra = [Path(a) for a in also]
+    extra += [d for d in derived_artifacts(model_dir) if d.resolve() not in {e.resolve() for e in extra}]
+    for directory in [model_dir, *extra]:
         names = runnable_backends(directory)
         if not names:
             raise ArtifactError(f"{directory} holds no artifact any backend can run")

@@ -123,9 +123,11 @@ def run_trial(trial, train: Path, dev: Path | None, root: Path, s: TuneSettings,
     out = root / f"trial-{trial.number:03d}"
     env = {**os.environ, "LMFORGE_TRACKING_TAGS": json.dumps({"lmforge.tune.study": str(root.resolve()),
                                                               "lmforge.tune.trial": str(trial.number)})}
+    log = root / f"trial-{trial.number:03d}.log"  # a file, not a pipe: a chatty child never blocks on a full pipe
     started = time.perf_counter()
-    child = subprocess.Popen(finetune_command(train, dev, out, params, s), env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    with open(log, "w") as log_file:
+        child = subprocess.Popen(finetune_command(train, dev, out, params, s), env=env, stdout=log_file,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
     reported = 0
     while child.poll() is None:
         time.sleep(POLL_S)
@@ -141,8 +143,8 @@ def run_trial(trial, train: Path, dev: Path | None, root: Path, s: TuneSettings,
                 raise optuna.TrialPruned(f"dev accuracy {entry['accuracy']:.4f} at step {entry['step']}")
         reported = max(reported, len(history))
     if child.returncode != 0:
-        error = (child.stderr.read() if child.stderr else "").strip().splitlines()[-3:]
-        raise ConfigError(f"trial {trial.number} ({params}) failed: {' '.join(error)}")
+        error = log.read_text(errors="replace").strip().splitlines()[-3:]
+        raise ConfigError(f"trial {trial.number} ({params}) failed: {' '.join(error)} (whole log: {log})")
     manifest = read_manifest(out)
     accuracy, cost = manifest["metrics"]["dev"]["accuracy"], manifest["cost"]["usd"]
     trial.set_user_attr("accuracy", accuracy)

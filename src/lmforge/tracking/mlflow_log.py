@@ -99,9 +99,8 @@ def log_run(stage: str, output_dir, manifest: dict, params: dict, metrics: dict,
             step_metrics: list[dict] | None, log_model: bool | None) -> str:
     import time
 
+    import_mlflow()  # first: it switches telemetry off before mlflow is imported
     from mlflow.entities import Metric, Param, RunTag
-
-    import_mlflow()
     output_dir = Path(output_dir)
     c = client()
     exp = experiment_id(c)
