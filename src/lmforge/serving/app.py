@@ -270,12 +270,14 @@ async def _infer(request: Request, state: ServingState, texts: list[str], trunca
     encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, texts)) > OFF_LOOP_CHARS
                else encode(texts))
     tokens = sum(map(len, encoded))
-    admission = state.keys.admit(key, len(texts), tokens) if key is not None else None
+    # Admission writes to SQLite (BEGIN IMMEDIATE): in a thread, so another worker holding the write lock for a
+    # moment never stalls this event loop.
+    admission = await asyncio.to_thread(state.keys.admit, key, len(texts), tokens) if key is not None else None
     try:
         logits = await state.batcher.submit(encoded, config.timeout_s)
     except ServingError:
         if admission is not None:
-            state.keys.refund(admission, len(texts), tokens)
+            await asyncio.to_thread(state.keys.refund, admission, len(texts), tokens)
         raise
     if admission is not None:
         state.metrics.key_requests.labels(admission.name).inc()

@@ -83,10 +83,12 @@ function showCard(card) {
     });
     $("confusion").replaceChildren(el("p", { class: "muted" }, "on " + cm.data), table);
   }
-  if (card.cost) {
+  if (card.cost && typeof card.cost.usd === "number") {
     const dl = el("dl");
     dl.append(el("dt", {}, "training cost"), el("dd", {}, "$" + card.cost.usd.toFixed(4)));
-    dl.append(el("dt", {}, "price basis"), el("dd", {}, "$" + card.cost.price_per_hour + "/h, " + card.cost.price_basis));
+    if (card.cost.price_per_hour !== undefined) {
+      dl.append(el("dt", {}, "price basis"), el("dd", {}, "$" + card.cost.price_per_hour + "/h, " + (card.cost.price_basis || "")));
+    }
     if (card.cost.wall_s !== null && card.cost.wall_s !== undefined) dl.append(el("dt", {}, "wall time"), el("dd", {}, card.cost.wall_s + " s"));
     $("cost").replaceChildren(dl);
   }
