@@ -126,16 +126,18 @@ def build(cls, values, where: str, problems: list[str]):
             ok = False
             continue
         kwargs[name] = value
-    if not ok:
+    try:
+        # the well-typed settings are validated even when others were not, so their problems are listed too
+        instance = cls(**kwargs)
+    except TypeError:  # a required setting is missing (reported above)
         return None
-    instance = cls(**kwargs)
     if hasattr(instance, "validate"):
         try:
             instance.validate()
         except ConfigError as e:
             problems.extend(f"{where}: {p}" for p in e.problems)
             return None
-    return instance
+    return instance if ok else None
 
 
 def load_pipeline(path: str | Path) -> PipelineConfig:
