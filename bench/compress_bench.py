@@ -8,7 +8,7 @@ Needs the fine-tuned MiniLM teacher (made by this script when missing, with the 
 
 Artifacts are made with the public `lmforge.compression.compress` (the CLI's code path); then every model is
 timed in ONE process, in alternating rounds (median of 3), so the ratios hold on a shared machine. Writes
-bench/out/compress/results.json, results.md and accuracy_vs_speed.png.
+bench/out/compress/<tag>.json, <tag>.md and <tag>-accuracy_vs_speed.png (tag: --tag, default "results").
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ def make_artifacts(names: list[str]) -> dict[str, dict]:
 
     built = {}
     for name in names:
-        parent, settings = (TEACHER, ARTIFACTS[name]) if name in ARTIFACTS else (OUT / DERIVED[name][0], DERIVED[name][1])
+        if name in ARTIFACTS:
+            parent, settings = TEACHER, ARTIFACTS[name]
+        else:
+            parent, settings = OUT / DERIVED[name][0], DERIVED[name][1]
         target = OUT / name
         if (target / "manifest.json").exists():
             print(f"[{name}] exists, reusing {target}", flush=True)
@@ -126,7 +129,8 @@ def measure_all(names: list[str], speed_texts: int, rounds: int) -> list[dict]:
     base = {r["name"]: r for r in rows}
     for row in rows:
         row["x_torch_fp32_b32"] = round(row["sentences_per_s_b32"] / base["torch-fp32"]["sentences_per_s_b32"], 2)
-        row["x_pipeline_b32"] = round(row["sentences_per_s_b32"] / base["transformers pipeline"]["sentences_per_s_b32"], 2)
+        pipeline_speed = base["transformers pipeline"]["sentences_per_s_b32"]
+        row["x_pipeline_b32"] = round(row["sentences_per_s_b32"] / pipeline_speed, 2)
         row["accuracy_change_points"] = round(100 * (row["accuracy"] - base["torch-fp32"]["accuracy"]), 2)
         row["threads"] = threads
     if "student-3l" in base:
@@ -152,6 +156,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="artifacts to make and time (default: all)")
     parser.add_argument("--speed-texts", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tag", default="results", help="name of the results files (several partial runs)")
     args = parser.parse_args()
     names = args.only or [*ARTIFACTS, *DERIVED]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -161,11 +166,11 @@ def main() -> int:
     from lmforge.compression.compare import accuracy_vs_speed_png
     from lmforge.costs import hardware_info
 
-    accuracy_vs_speed_png([{**r, "artifact": r["name"]} for r in rows], OUT / "accuracy_vs_speed.png")
+    accuracy_vs_speed_png([{**r, "artifact": r["name"]} for r in rows], OUT / f"{args.tag}-accuracy_vs_speed.png")
     table = markdown(rows)
-    (OUT / "results.json").write_text(json.dumps({"rows": rows, "built": built, "hardware": hardware_info(),
+    (OUT / f"{args.tag}.json").write_text(json.dumps({"rows": rows, "built": built, "hardware": hardware_info(),
                                                   "command": " ".join(sys.argv)}, indent=2) + "\n")
-    (OUT / "results.md").write_text(table + "\n")
+    (OUT / f"{args.tag}.md").write_text(table + "\n")
     print(table)
     return 0
 

@@ -180,7 +180,8 @@ def compress(model: str | Path, output: str | Path, config: CompressConfig | Non
     cfg = (config or CompressConfig()).resolved()
     parent, output = Path(model), Path(output)
     if not (parent / "config.json").exists():
-        raise ArtifactError(f"{parent} is not a model directory (no config.json); pass the output of `lmforge finetune`")
+        raise ArtifactError(f"{parent} is not a model directory (no config.json); "
+                            "pass the output of `lmforge finetune`")
     data = eval_data(parent, cfg)  # before any work: a bad --eval fails in a second, not after training
     work = prepare_output(output, overwrite)
     try:
@@ -201,14 +202,17 @@ def compress(model: str | Path, output: str | Path, config: CompressConfig | Non
             threads = configure_threads(cfg.threads)
             predictors = {"parent": Predictor.load(parent), "artifact": Predictor.load(work)}
             gold = label_ids(data, predictors["parent"].labels)
-            measured = measure_pair(predictors, data.texts, gold, speed_texts=cfg.speed_texts, progress=not quiet)
-            measured["parent"]["size_mb"], measured["artifact"]["size_mb"] = size_on_disk_mb(parent), size_on_disk_mb(work)
+            measured = measure_pair(predictors, data.texts, gold, speed_texts=cfg.speed_texts,
+                                    rounds=cfg.timing_rounds, progress=not quiet)
+            measured["parent"]["size_mb"] = size_on_disk_mb(parent)
+            measured["artifact"]["size_mb"] = size_on_disk_mb(work)
             change = ratios(measured["artifact"], measured["parent"])
         drop = -change["accuracy_change_points"]
         if drop > cfg.max_drop and not cfg.force:
             raise ConfigError(
-                f"--to {cfg.to} loses {drop:.2f} accuracy points on {data.path} ({100 * measured['parent']['accuracy']:.2f}% "
-                f"→ {100 * measured['artifact']['accuracy']:.2f}%), more than the allowed {cfg.max_drop:g}; nothing was "
+                f"--to {cfg.to} loses {drop:.2f} accuracy points on {data.path} "
+                f"({100 * measured['parent']['accuracy']:.2f}% → {100 * measured['artifact']['accuracy']:.2f}%), "
+                f"more than the allowed {cfg.max_drop:g}; nothing was "
                 f"written to {output}. Pass --force to keep it anyway, raise --max-drop, or "
                 + ("keep more layers in fp32 (--keep-fp32 classifier,pooler,layer.0,layer.5)"
                    if "int8" in cfg.to else "train longer (--epochs) or keep more of the model"))
@@ -230,4 +234,7 @@ def compress(model: str | Path, output: str | Path, config: CompressConfig | Non
         work.rename(output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    from lmforge.tracking import log_stage  # MLflow; a tracking failure is a warning, never an error
+
+    log_stage("compress", output, manifest, metrics=manifest["measurements"]["artifact"])
     return CompressResult(output, manifest)

@@ -29,6 +29,7 @@ class CompressConfig:
                                            "compress refuses (default: 1 for onnx/int8, 3 for distill/prune)")
     force: bool = setting(False, "keep the result even when it loses more than --max-drop")
     speed_texts: int = setting(512, "texts timed for sentences/s at batch 32 (p50 latency uses 100)")
+    timing_rounds: int = setting(3, "alternating parent/artifact timing rounds; the median is kept")
     threads: int | None = setting(None, "CPU threads (default: physical cores)")
     # ONNX / int8
     optimize_graph: bool = setting(True, "apply ONNX Runtime's transformer fusions (Attention, LayerNorm, "
@@ -61,7 +62,7 @@ class CompressConfig:
             problems.append(f"--to '{self.to}' is not one of {', '.join(METHODS)}")
         if self.max_drop is not None and self.max_drop < 0:
             problems.append(f"max_drop must not be negative, got {self.max_drop}")
-        for name in ("speed_texts", "epochs", "batch_size"):
+        for name in ("speed_texts", "timing_rounds", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("student_layers", "student_hidden", "threads"):
