@@ -62,9 +62,11 @@ def run_hf(variant: str, rows: int, out: Path) -> dict:
     tok = AutoTokenizer.from_pretrained(model_dir)
     pad = variant == "a"
     kwargs = dict(truncation=True, max_length=128, padding="max_length" if pad else False)
-    train = [{**{k: v[i] for k, v in tok(texts, **kwargs).items()}, "labels": labels[i]} for i in range(len(texts))]
-    test = [{**{k: v[i] for k, v in tok(test_texts, **kwargs).items()}, "labels": test_labels[i]}
-            for i in range(len(test_texts))]
+    def examples(texts, labels):
+        encoded = tok(texts, **kwargs)
+        return [{**{k: v[i] for k, v in encoded.items()}, "labels": labels[i]} for i in range(len(texts))]
+
+    train, test = examples(texts, labels), examples(test_texts, test_labels)
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=2)
     args = TrainingArguments(output_dir=str(out / f"hf-{variant}"), per_device_train_batch_size=32,

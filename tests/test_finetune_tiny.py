@@ -41,7 +41,7 @@ def test_manifest_records_the_run(tmp_path, tiny_model, sentiment_csv):
     out = tmp_path / "run"
     lmforge.finetune(sentiment_csv, out, model=str(tiny_model), **FAST)
     m = json.loads((out / "manifest.json").read_text())
-    assert m["config"]["epochs"] == 3 and m["config"]["lr"] == 1e-4  # resolved default for full
+    assert m["config"]["epochs"] == 3 and m["config"]["lr"] == 5e-5  # resolved default for full
     assert m["base_model"]["sha256"] and len(m["base_model"]["sha256"]) == 64
     train = m["inputs"]["train"]
     assert train["sha256"] and train["rows"] + len(m["inputs"]["dev_split"]["rows"]) == 120

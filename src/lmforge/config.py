@@ -16,7 +16,7 @@ from lmforge.errors import ConfigError
 METHODS = ("full", "lora", "head")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Learning rates that work for each method on small encoders (measured on SST-2, see bench/RESULTS.md).
-DEFAULT_LR = {"full": 1e-4, "lora": 5e-4, "head": 2e-3}
+DEFAULT_LR = {"full": 5e-5, "lora": 5e-4, "head": 2e-3}
 
 
 def setting(default: Any, help: str, **kwargs) -> Any:
@@ -36,7 +36,7 @@ class FinetuneConfig:
                                   "or head (frozen backbone, cached features)", choices=METHODS)
     epochs: int = setting(2, "passes over the training data")
     batch_size: int = setting(32, "examples per optimizer step (global, across all processes)")
-    lr: float | None = setting(None, "peak learning rate (default by method: full 1e-4, lora 5e-4, head 2e-3)")
+    lr: float | None = setting(None, "peak learning rate (default by method: full 5e-5, lora 5e-4, head 2e-3)")
     weight_decay: float = setting(0.01, "AdamW weight decay (not applied to biases and LayerNorm)")
     warmup_ratio: float = setting(0.06, "fraction of the steps spent warming the learning rate up")
     max_grad_norm: float = setting(1.0, "gradient clipping threshold (0 disables)")

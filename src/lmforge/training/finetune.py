@@ -30,6 +30,7 @@ from lmforge.data.splitting import stratified_split
 from lmforge.errors import ConfigError, DataError
 from lmforge.evaluation.metrics import accuracy, macro_f1
 from lmforge.inference.predictor import batched_logits
+from lmforge.models.cls_forward import cls_logits, supports_cls_forward
 from lmforge.models.pretrained import load_sequence_classifier, load_tokenizer, resolve_model_dir, weights_sha256
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
@@ -161,9 +162,15 @@ def build_plan(cfg: FinetuneConfig, model, newly_initialized, tokenizer, enc_tra
     elif cfg.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
 
+    fast_forward = supports_cls_forward(model)
+
     def loss(module, batch):
         labels = batch.pop("labels")
-        return F.cross_entropy(module(**batch).logits.float(), labels, reduction="sum")
+        if fast_forward and not isinstance(module, torch.nn.parallel.DistributedDataParallel):
+            logits = cls_logits(module, batch["input_ids"], batch["attention_mask"])  # same logits, less work
+        else:
+            logits = module(**batch).logits
+        return F.cross_entropy(logits.float(), labels, reduction="sum")
 
     @torch.inference_mode()
     def evaluate(module):

@@ -10,6 +10,7 @@ data parallelism through Accelerate (``accelerate launch`` / ``torchrun``) with 
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,7 +168,8 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
         return settings.patience > 0 and state["evals_since_best"] >= settings.patience
 
     progress = tqdm(total=total_steps, initial=state["step"], disable=settings.quiet or not main,
-                    unit="step", dynamic_ncols=True)
+                    unit="step", dynamic_ncols=True,
+                    mininterval=0.2 if sys.stderr.isatty() else 30)  # a log file gets a line every 30 s
     stop = state["stopped_early"] or state["finished"]
     while not stop and state["epoch"] < settings.epochs:
         epoch_batches = plan.batches(state["epoch"])
