@@ -13,17 +13,19 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from pydantic import BaseModel  # noqa: E402
+
+
+class Request(BaseModel):  # module level: FastAPI resolves the (postponed) annotation by name
+    texts: list[str]
+
 
 def build_app(model_dir: str):
     from fastapi import FastAPI
-    from pydantic import BaseModel
     from transformers import pipeline
 
     classifier = pipeline("text-classification", model=model_dir, tokenizer=model_dir, device="cpu", top_k=None)
     app = FastAPI()
-
-    class Request(BaseModel):
-        texts: list[str]
 
     @app.get("/ready")
     def ready():
