@@ -63,4 +63,4 @@ def test_no_request_the_schema_allows_or_forbids_makes_a_500(api_schema, mode):
     if mode == GenerationMode.POSITIVE:
         assert 200 in statuses["/v1/classify"] and 200 in statuses["/predict"]
     else:
-        assert statuses["/v1/classify"] <= {400, 413, 422}
+        assert statuses["/v1/classify"] and all(400 <= s < 500 for s in statuses["/v1/classify"])
