@@ -17,9 +17,16 @@ MAX_LABELS_PLOTTED = 40
 
 def _grouped_bars(series: dict[str, dict[str, int]], title: str, xlabel: str, path: Path,
                   horizontal: bool = False) -> Path:
-    """One bar group per category, one colour per series (file or split)."""
+    """One bar group per category, one colour per series (file or split). With several series the bars are
+    shares of each series' total, so a small test file stays visible beside a large train file."""
     plt = _pyplot()
     categories = list(dict.fromkeys(k for s in series.values() for k in s))
+    while categories and not any(s.get(categories[-1], 0) for s in series.values()):
+        categories.pop()  # empty length bins at the long end
+    if len(series) > 1:
+        series = {name: {k: 100 * v / max(1, sum(counts.values())) for k, v in counts.items()}
+                  for name, counts in series.items()}
+        xlabel = f"% of {xlabel}"
     width = 0.8 / max(1, len(series))
     positions = np.arange(len(categories))
     size = (8, max(3.0, 0.25 * len(categories) + 1.5)) if horizontal else (max(6.0, 0.5 * len(categories) + 2), 4)
