@@ -13,20 +13,9 @@ Torch int8 artifacts run through :mod:`lmforge.inference.torch_int8_backend`, ON
 :mod:`lmforge.inference.onnx_backend`; both are picked by ``Predictor.load`` on their own.
 """
 
-from lmforge.compression.settings import METHODS, CompressConfig
+# The functions share their modules' names; importing them here makes the package attribute the function.
+from lmforge.compression.compare import compare  # noqa: E402
+from lmforge.compression.compress import compress  # noqa: E402
+from lmforge.compression.settings import METHODS, CompressConfig  # noqa: E402
 
 __all__ = ["METHODS", "CompressConfig", "compare", "compress"]
-
-
-def compress(model, output, config=None, **kwargs):
-    """See :func:`lmforge.compression.compress.compress` (imported lazily: it pulls in torch and onnx)."""
-    from lmforge.compression.compress import compress as run
-
-    return run(model, output, config, **kwargs)
-
-
-def compare(dirs, eval=None, **kwargs):
-    """See :func:`lmforge.compression.compare.compare`."""
-    from lmforge.compression.compare import compare as run
-
-    return run(dirs, eval, **kwargs)
