@@ -163,7 +163,7 @@ def main() -> int:
     ensure_teacher()
     built = make_artifacts(names)
     rows = measure_all(names, args.speed_texts, args.rounds)
-    from lmforge.compression.compare import accuracy_vs_speed_png
+    from lmforge.compression.comparison import accuracy_vs_speed_png
     from lmforge.costs import hardware_info
 
     accuracy_vs_speed_png([{**r, "artifact": r["name"]} for r in rows], OUT / f"{args.tag}-accuracy_vs_speed.png")

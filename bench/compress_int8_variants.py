@@ -32,7 +32,7 @@ VARIANTS = {
 
 
 def main() -> None:
-    from lmforge.compression.compress import sample_batch
+    from lmforge.compression.recipe import sample_batch
     from lmforge.compression.measure import measure_pair
     from lmforge.compression.onnx_export import export_onnx, fuse_transformer_graph, parity
     from lmforge.compression.quantize import quantize_onnx

@@ -28,17 +28,19 @@ def shared_data(*parts: str) -> Path:
 
 def build_tiny_model(directory: Path, layers: int = 2, hidden: int = 32, dropout: float = 0.1) -> Path:
     """A 2-layer, width-32 BERT with a WordPiece tokenizer trained on the fly: a stand-in for MiniLM."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     import torch
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    # An explicit vocabulary, not a trained one: tokenizer training breaks frequency ties differently from
+    # one process to the next, which made the tiny model (and tests that train it) differ between runs.
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    vocab = specials + sorted(set(WORDS)) + letters + ["##" + c for c in letters]
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    corpus = [" ".join(WORDS[i:] + WORDS[:i]) for i in range(len(WORDS))] * 4
-    tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials))
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
         special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])

@@ -9,7 +9,7 @@ import pytest
 
 import lmforge
 from lmforge.cli import main
-from lmforge.compression.compare import compare, format_table
+from lmforge.compression.comparison import compare, format_table
 
 
 @pytest.mark.parametrize("method", ["onnx-int8", "torch-int8"])

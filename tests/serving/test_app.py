@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 
 import numpy as np
@@ -197,7 +199,11 @@ async def test_metrics_count_routes_statuses_batches_texts_and_tokens(model_dir)
         await client.post("/v1/classify", json={"texts": ["good", "bad film"]})
         await client.post("/v1/classify", json={"texts": []})
         await client.get("/nope")
-        text = (await client.get("/metrics")).text
+        for _ in range(50):  # the batch is recorded by the inference thread just after callers are released
+            text = (await client.get("/metrics")).text
+            if "lmforge_batch_texts_count 1.0" in text:
+                break
+            await asyncio.sleep(0.05)
     assert 'lmforge_requests_total{route="/v1/classify",status="200"} 1.0' in text
     assert 'lmforge_requests_total{route="/v1/classify",status="422"} 1.0' in text
     assert 'lmforge_requests_total{route="other",status="404"} 1.0' in text

@@ -85,7 +85,8 @@ def test_default_store_is_mlflows_own_default_in_the_working_directory(tmp_path,
 
 
 def test_a_tracking_failure_is_a_warning_and_off_means_off(tmp_path, monkeypatch):
-    monkeypatch.setenv("LMFORGE_TRACKING_URI", f"sqlite:///{tmp_path}/no/such/dir/mlflow.db")
+    (tmp_path / "blocker").write_text("a file where the store's directory would have to be")
+    monkeypatch.setenv("LMFORGE_TRACKING_URI", f"sqlite:///{tmp_path}/blocker/mlflow.db")
     with pytest.warns(RuntimeWarning, match="could not log the finetune run"):
         assert log_stage("finetune", tmp_path, {"config": {"epochs": 1}}) is None
     monkeypatch.setenv("LMFORGE_TRACKING", "off")

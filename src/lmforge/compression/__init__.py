@@ -5,17 +5,17 @@
     distill.py       a student from a teacher (layer subset or from config), KL + CE, via THE loop
     prune.py         structured pruning by importance: encoder layers, feed-forward neurons
     measure.py       accuracy, size on disk, sentences/s at batch 32, p50 latency at batch 1, ratios
-    compress.py      the recipe behind `lmforge compress`: build → measure → guard → artifact
-    compare.py       `lmforge compare`: the table and the accuracy-vs-speed plot
+    recipe.py        the recipe behind `lmforge compress`: build → measure → guard → artifact
+    comparison.py    `lmforge compare`: the table and the accuracy-vs-speed plot
     settings.py      CompressConfig, the typed settings (one CLI flag per field)
 
 Torch int8 artifacts run through :mod:`lmforge.inference.torch_int8_backend`, ONNX ones through
 :mod:`lmforge.inference.onnx_backend`; both are picked by ``Predictor.load`` on their own.
 """
 
-# The functions share their modules' names; importing them here makes the package attribute the function.
-from lmforge.compression.compare import compare  # noqa: E402
-from lmforge.compression.compress import compress  # noqa: E402
+# The stage functions, re-exported: lmforge.compression.compress(...), lmforge.compression.compare(...).
+from lmforge.compression.comparison import compare  # noqa: E402
+from lmforge.compression.recipe import compress  # noqa: E402
 from lmforge.compression.settings import METHODS, CompressConfig  # noqa: E402
 
 __all__ = ["METHODS", "CompressConfig", "compare", "compress"]

@@ -25,7 +25,7 @@ def cmd_compress(args) -> None:
 
 def cmd_compare(args) -> None:
     from lmforge import compression
-    from lmforge.compression.compare import format_table
+    from lmforge.compression.comparison import format_table
 
     rows = compression.compare(args.models, args.eval, plot=args.plot, recorded=args.recorded,
                                speed_texts=args.speed_texts, quiet=args.quiet)

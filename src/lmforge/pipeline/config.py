@@ -17,6 +17,7 @@ Each stage section holds the same settings as its command's flags (underscores f
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -106,7 +107,7 @@ def build(cls, values, where: str, problems: list[str]):
     kwargs, ok = {}, True
     for key in values:
         if key not in fields:
-            close = [n for n in fields if n.replace("_", "") == str(key).replace("-", "").replace("_", "")]
+            close = difflib.get_close_matches(str(key).replace("-", "_"), list(fields), n=1, cutoff=0.75)
             hint = f" (did you mean '{close[0]}'?)" if close else f"; known: {', '.join(fields)}"
             problems.append(f"{where}.{key}: unknown setting{hint}")
             ok = False

@@ -124,7 +124,7 @@ def run_stage(step: dict, cfg: PipelineConfig, resume: bool, quiet: bool) -> Non
         s = step["settings"]
         evaluate(out / "model", test, output, text_column=s.text_column, label_column=s.label_column, backend=s.backend)
     elif name == "compress":
-        from lmforge.compression.compress import compress
+        from lmforge.compression.recipe import compress
 
         compress(out / "model", output, step["settings"], overwrite=True, quiet=quiet)
     elif name == "cost":

@@ -1,6 +1,6 @@
 """Resumable checkpoints, written atomically, with no pickles.
 
-A checkpoint is a directory ``checkpoints/step-NNNNNNN/`` holding
+A checkpoint is a directory ``checkpoints/step-NNNNNNN-<ns>/`` holding
 
     trainable.safetensors   the parameters being trained (all of them, or only LoRA/head ones)
     optimizer.safetensors   AdamW moments, keyed ``<param index>.<name>``
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import torch
@@ -55,8 +56,10 @@ def save_checkpoint(directory: Path, step: int, trainable: dict[str, torch.Tenso
                     optimizer: torch.optim.Optimizer, loop_state: dict, keep: int = 1) -> Path:
     """Write checkpoint ``step`` under ``directory`` and point ``latest`` at it; prune older ones."""
     directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"step-{step:07d}"
-    tmp = directory / f".tmp-step-{step:07d}"
+    # a fresh name every time (the same step can be saved twice: on schedule and after an evaluation), so
+    # the directory ``latest`` points at is never removed or replaced while it is the latest
+    final = directory / f"step-{step:07d}-{time.time_ns()}"
+    tmp = directory / f".tmp-{final.name}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     save_file({k: v.detach().cpu().contiguous() for k, v in trainable.items()}, tmp / "trainable.safetensors")
@@ -70,14 +73,13 @@ def save_checkpoint(directory: Path, step: int, trainable: dict[str, torch.Tenso
     for f in tmp.iterdir():  # make the data durable before the rename publishes it
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
-    shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     pointer = directory / LATEST
     tmp_pointer = directory / f".{LATEST}.tmp"
     tmp_pointer.write_text(final.name + "\n")
     os.replace(tmp_pointer, pointer)
-    kept = sorted(p for p in directory.glob("step-*") if p.is_dir())
-    for old in kept[:-keep]:
+    older = sorted(p for p in directory.glob("step-*") if p.is_dir() and p != final)
+    for old in older[:max(0, len(older) - (keep - 1))]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
