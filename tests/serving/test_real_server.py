@@ -68,7 +68,9 @@ def test_real_server_serves_the_client_and_drains_in_flight_requests_on_sigterm(
         threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
         for t in threads:
             t.start()
-        time.sleep(0.7)  # the requests are now waiting in the batcher
+        deadline = time.monotonic() + 30  # wait until all four texts sit in the batcher's queue, not on luck
+        while time.monotonic() < deadline and "lmforge_queue_depth 4.0" not in httpx.get(f"{url}/metrics").text:
+            time.sleep(0.02)
         process.send_signal(signal.SIGTERM)
         for t in threads:
             t.join(60)
