@@ -46,3 +46,34 @@ def test_lora_wrapped_model_too(tiny_encoder):
     with torch.no_grad():
         torch.testing.assert_close(cls_logits(peft_model, ids, mask),
                                    peft_model(input_ids=ids, attention_mask=mask).logits, atol=1e-5, rtol=1e-5)
+
+
+def test_attention_math_path_matches_when_dropout_is_identity(tiny_encoder, monkeypatch):
+    """In training with attention dropout, the probabilities are computed by hand; same logits as SDPA."""
+    import lmforge.models.cls_forward as cls_forward
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_encoder, num_labels=3)
+    assert model.config.attention_probs_dropout_prob > 0
+    ids, mask = batch()
+    with torch.no_grad():
+        expected = model.eval()(input_ids=ids, attention_mask=mask).logits
+        monkeypatch.setattr(cls_forward, "dropout", lambda x, p, training: x)
+        torch.testing.assert_close(cls_logits(model.train(), ids, mask), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_dropout_keeps_1_minus_p_scaled_and_follows_torch_seed():
+    from lmforge.models.cls_forward import dropout
+
+    x = torch.ones(200, 1000)
+    torch.manual_seed(0)
+    a = dropout(x, 0.1, training=True)
+    kept = a != 0
+    assert abs(kept.float().mean().item() - 0.9) < 0.005
+    torch.testing.assert_close(a[kept], torch.full_like(a[kept], 1 / 0.9))
+    torch.manual_seed(0)
+    assert torch.equal(dropout(x, 0.1, training=True), a)  # the mask is decided by torch's generator
+    assert not torch.equal(dropout(x, 0.1, training=True), a)
+    assert dropout(x, 0.1, training=False) is x
+    grad_input = x.clone().requires_grad_(True)
+    dropout(grad_input, 0.5, training=True).sum().backward()
+    assert set(grad_input.grad.unique().tolist()) <= {0.0, 2.0}

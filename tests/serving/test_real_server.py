@@ -83,3 +83,26 @@ def test_real_server_serves_the_client_and_drains_in_flight_requests_on_sigterm(
         if process.poll() is None:
             process.kill()
 
+
+
+def test_two_workers_share_the_quota_and_the_metrics(model_dir):
+    """--workers 2: both processes admit against one SQLite quota, and /metrics sums over both."""
+    key = KeyStore(model_dir).create("trial", quota="6/day")
+    process, url = start_server(model_dir, "--workers", "2")
+    try:
+        statuses, pids = [], set()
+        for i in range(8):  # a fresh connection each time, so either worker may accept it
+            r = httpx.post(f"{url}/v1/classify", json={"texts": [f"good film {i}"]},
+                           headers={"Authorization": f"Bearer {key}", "Connection": "close"}, timeout=60)
+            statuses.append(r.status_code)
+        assert statuses == [200] * 6 + [429] * 2  # 6 texts a day, whichever process admitted them
+        metrics = httpx.get(f"{url}/metrics").text
+        assert 'lmforge_requests_total{route="/v1/classify",status="200"} 6.0' in metrics
+        assert 'lmforge_requests_total{route="/v1/classify",status="429"} 2.0' in metrics
+        assert "lmforge_texts_total 6.0" in metrics
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) in (0, -signal.SIGTERM)
+        assert process.stdout.read().count("Application startup complete") == 2  # two workers started
+    finally:
+        if process.poll() is None:
+            process.kill()
