@@ -112,6 +112,13 @@ def test_conflict_resolution_modes():
     assert state.reason.tolist() == [4, 4, 0]
 
 
+def test_near_duplicates_do_not_chain():
+    # 0 ~ 1 and 1 ~ 2 but 0 !~ 2: 1 goes as a copy of 0; 2 stays, it resembles no kept text
+    assert decisions.near_clusters(4, np.array([0, 1]), np.array([1, 2])).tolist() == [0, 0, 2, 3]
+    # 2 resembles both 0 and 1 (which is kept): it joins the earliest kept one
+    assert decisions.near_clusters(3, np.array([2, 1]), np.array([0, 2])).tolist() == [0, 1, 0]
+
+
 def test_bad_settings_are_reported_together(tmp_path):
     with pytest.raises(ConfigError) as e:
         PrepareConfig(dedup="fuzzy", split="0.5,0.6", conflicts="vote").validate()

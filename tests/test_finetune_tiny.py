@@ -100,3 +100,20 @@ def test_given_dev_file_is_used_and_split_not_made(tmp_path, tiny_model, sentime
     assert result.manifest["inputs"]["dev"]["rows"] == 30
     assert result.manifest["inputs"]["dev_split"] is None
     assert result.manifest["inputs"]["train"]["rows"] == 120
+
+
+def test_freeze_layers_keeps_embeddings_and_lower_layers_as_they_were(tmp_path, tiny_model, sentiment_csv):
+    from lmforge.errors import ConfigError
+
+    out = tmp_path / "frozen"
+    lmforge.finetune(sentiment_csv, out, model=str(tiny_model), freeze_layers=1, **{**FAST, "epochs": 1})
+    before = AutoModelForSequenceClassification.from_pretrained(tiny_model, num_labels=2).state_dict()
+    after = AutoModelForSequenceClassification.from_pretrained(out).state_dict()
+    for name, value in after.items():
+        if name.startswith(("bert.embeddings.", "bert.encoder.layer.0.")):
+            assert torch.equal(value, before[name]), name
+        elif name.startswith("bert.encoder.layer.1.attention.self.query.weight"):
+            assert not torch.equal(value, before[name])  # the layer above trained
+    with pytest.raises(ConfigError, match="freeze fewer"):
+        lmforge.finetune(sentiment_csv, tmp_path / "all", model=str(tiny_model), freeze_layers=2,
+                         **{**FAST, "epochs": 1})

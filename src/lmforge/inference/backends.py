@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from lmforge.errors import ArtifactError
+from lmforge.models.cls_forward import cls_logits, supports_cls_forward
 
 BACKENDS: dict[str, tuple[Callable[[Path], bool], Callable[..., object]]] = {}
 
@@ -45,12 +46,16 @@ class TorchBackend:
         config = self.model.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
         self.max_positions = getattr(config, "max_position_embeddings", 512)
+        self.cls_only = supports_cls_forward(self.model)  # BERT: the last layer for [CLS] only, same logits
 
     @torch.inference_mode()
     def forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
         batch = {k: v.to(self.device) for k, v in batch.items()}
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda")):
-            logits = self.model(**batch).logits
+            if self.cls_only and batch.keys() == {"input_ids", "attention_mask"}:
+                logits = cls_logits(self.model, batch["input_ids"], batch["attention_mask"])
+            else:
+                logits = self.model(**batch).logits
         return logits.float().cpu().numpy()
 
 

@@ -126,6 +126,17 @@ def dev_scores(logits: np.ndarray, y: np.ndarray, num_labels: int) -> dict[str, 
     return {"accuracy": accuracy(y, pred), "macro_f1": macro_f1(y, pred, num_labels), "dev_loss": loss}
 
 
+def freeze_lower_layers(model, count: int) -> None:
+    """Freeze the embedding block and the first ``count`` encoder layers (BERT-family models)."""
+    layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
+    if layers is None or count >= len(layers):
+        raise ConfigError(f"--freeze-layers {count}: the model has "
+                          f"{len(layers) if layers is not None else 'no BERT-style'} encoder layers; "
+                          "freeze fewer (at least one must train)")
+    for module in (model.base_model.embeddings, *layers[:count]):
+        module.requires_grad_(False)
+
+
 def build_plan(cfg: FinetuneConfig, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev, y_dev,
                num_labels):
     """The loop's plan for ``cfg.method``. Returns (plan, module to export after training)."""
@@ -159,8 +170,11 @@ def build_plan(cfg: FinetuneConfig, model, newly_initialized, tokenizer, enc_tra
 
     if cfg.method == "lora":
         model = apply_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, newly_initialized)
-    elif cfg.freeze_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
+    else:
+        if cfg.freeze_embeddings:
+            model.get_input_embeddings().weight.requires_grad_(False)
+        if cfg.freeze_layers:
+            freeze_lower_layers(model, cfg.freeze_layers)
 
     fast_forward = supports_cls_forward(model)
 
