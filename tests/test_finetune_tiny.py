@@ -13,7 +13,7 @@ import lmforge
 from lmforge.inference.predictor import Predictor
 
 # Random tiny embeddings carry no meaning, so they are trained here (freezing them is for pretrained models).
-FAST = dict(epochs=3, batch_size=16, max_length=32, quiet=True, freeze_embeddings=False)
+FAST = dict(epochs=3, batch_size=16, max_length=32, quiet=True, freeze_embeddings=False)  # 2 layers: none frozen
 
 
 @pytest.mark.parametrize("method,lr", [("full", 5e-3), ("lora", 2e-2), ("head", 3e-2)])

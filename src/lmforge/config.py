@@ -52,8 +52,9 @@ class FinetuneConfig:
     lora_dropout: float = setting(0.1, "dropout on the LoRA branch")
     freeze_embeddings: bool = setting(True, "keep the word-embedding matrix frozen in full fine-tuning "
                                             "(half of MiniLM's weights; faster, same accuracy)")
-    freeze_layers: int = setting(0, "full fine-tuning: also freeze the embedding block and the first N encoder "
-                                    "layers (their backward pass is skipped)")
+    freeze_layers: int | None = setting(None, "full fine-tuning: also freeze the embedding block and the first N "
+                                              "encoder layers, whose backward pass is then skipped (default: a "
+                                              "sixth of the layers, rounded down: 1 of MiniLM's 6)")
     precision: str = setting("auto", "auto (bf16 on a GPU that has it, else fp32), fp32, bf16 or fp16",
                              choices=PRECISIONS)
     text_column: str | None = setting(None, "name of the text column (detected when omitted)")
@@ -73,7 +74,7 @@ class FinetuneConfig:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("eval_every", "patience", "weight_decay", "max_grad_norm", "max_dev_rows", "freeze_layers"):
-            if getattr(self, name) < 0:
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative, got {getattr(self, name)}")
         if self.lr is not None and not 0 < self.lr < 1:
             problems.append(f"lr must be between 0 and 1, got {self.lr}")
