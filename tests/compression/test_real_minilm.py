@@ -44,4 +44,4 @@ def test_int8_minilm_stays_within_its_threshold_on_real_sentences(minilm_classif
     assert measured["artifact"]["agreement"] >= (0.95 if method == "onnx-int8" else 0.9)
     assert measured["ratios"]["speedup_b32"] > 0
     if method == "onnx-int8":
-        assert measured["ratios"]["size"] < 0.7  # int8 encoder weights (the fp32 embeddings dominate the rest)
+        assert measured["ratios"]["size"] < 0.75  # int8 encoder (fp32: embeddings, the [CLS]-only last layer)

@@ -90,7 +90,11 @@ def test_two_workers_share_the_quota_and_the_metrics(model_dir):
     key = KeyStore(model_dir).create("trial", quota="6/day")
     process, url = start_server(model_dir, "--workers", "2")
     try:
-        statuses, pids = [], set()
+        deadline = time.monotonic() + 120  # one worker answered /ready; wait for the other one too
+        while time.monotonic() < deadline and not all(
+                httpx.get(f"{url}/ready", headers={"Connection": "close"}).status_code == 200 for _ in range(10)):
+            time.sleep(0.5)
+        statuses = []
         for i in range(8):  # a fresh connection each time, so either worker may accept it
             r = httpx.post(f"{url}/v1/classify", json={"texts": [f"good film {i}"]},
                            headers={"Authorization": f"Bearer {key}", "Connection": "close"}, timeout=60)

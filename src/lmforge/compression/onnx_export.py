@@ -11,6 +11,8 @@ Choices, measured on MiniLM with torch 2.13 and onnxruntime 1.32:
   0 of 6 on an SDPA graph). torch marks it deprecated; the dynamo path stays one flag away if it goes.
 * The model is re-instantiated with eager attention for export: transformers' SDPA path exports as one
   opaque pattern the fusion passes do not match. Same maths, so parity holds against the parent.
+* For BERT classifiers the graph is :class:`ClsOnlyExport`: the last layer runs for the [CLS] position only,
+  as in lmforge's torch backend (the parity check compares it with the standard forward).
 * Fusion (``EmbedLayerNormalization``, ``Attention``, ``SkipLayerNormalization``, ``BiasGelu``) uses ORT
   contrib ops: the graph then needs ONNX Runtime, which is what lmforge serves with.
 """
@@ -25,6 +27,7 @@ import numpy as np
 import torch
 
 from lmforge.errors import ArtifactError, missing_extra
+from lmforge.models.cls_forward import ClsOnlyExport, supports_cls_forward
 
 PARITY_TOLERANCE = 1e-4
 OPSET = 17
@@ -48,6 +51,8 @@ def export_onnx(model: torch.nn.Module, sample: dict[str, torch.Tensor], path: P
     except ImportError:
         raise missing_extra("ONNX export", "onnx", "onnx") from None
     model = eager_copy(model)
+    if supports_cls_forward(model):  # BERT: the last layer for [CLS] only, ~14% less work, same logits
+        model = ClsOnlyExport(model)
     dynamic = {name: {0: "batch", 1: "sequence"} for name in INPUTS}
     dynamic["logits"] = {0: "batch"}
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lmforge.errors import ConfigError, missing_extra
 
-DEFAULT_KEEP_FP32 = ("classifier", "pooler")
+DEFAULT_KEEP_FP32 = ("classifier", "pooler", "cls_layer")  # cls_layer: the [CLS]-only last layer (ClsOnlyExport)
 LAYER_PATTERN = re.compile(r"^layer\.(\d+)$")
 
 

@@ -37,8 +37,9 @@ class CompressConfig:
     per_channel: bool = setting(True, "int8: one weight scale per output channel instead of per matrix")
     reduce_range: bool = setting(True, "int8: 7-bit weights, which cannot saturate the u8*s8 kernels of "
                                        "AVX2 CPUs without VNNI")
-    keep_fp32: str = setting("classifier,pooler", "int8: comma-separated modules left in fp32 "
-                                                  "(classifier, pooler, embeddings, layer.N)")
+    keep_fp32: str = setting("classifier,pooler,cls_layer", "int8: comma-separated modules left in fp32 "
+                                                            "(classifier, pooler, cls_layer: the [CLS]-only "
+                                                            "last layer of a BERT export, embeddings, layer.N)")
     # distillation / pruning (both train with the one loop)
     student_layers: int | None = setting(None, "distill: student depth, initialised from evenly spaced "
                                                "teacher layers (default: half the teacher's)")

@@ -94,3 +94,37 @@ def cls_logits(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.
         hidden = _layer(layer, hidden, key_mask, cls_only=i == len(layers) - 1)
     pooled = bert.pooler(hidden)  # reads position 0: dense + tanh
     return inner.classifier(dropout(pooled, inner.dropout.p, inner.training))
+
+
+class ClsOnlyExport(nn.Module):
+    """The classifier for ONNX export: the embeddings and every layer but the last exactly as transformers
+    builds them (so ONNX Runtime's BERT fusions still match them), the last layer for [CLS] only."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        # its own module, so the exported nodes are named /cls_layer/... (int8 keeps them fp32: it sits right
+        # before the classifier, and quantizing it changed 5% of a weak model's predictions)
+        self.cls_layer = _ClsLayer(_bert_model(model).bert.encoder.layer[-1])
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        from transformers.masking_utils import create_bidirectional_mask
+
+        inner = _bert_model(self.model)
+        bert = inner.bert
+        hidden = bert.embeddings(input_ids=input_ids)
+        mask = create_bidirectional_mask(config=bert.config, inputs_embeds=hidden, attention_mask=attention_mask)
+        layers = bert.encoder.layer
+        for layer in layers[:-1]:
+            hidden = layer(hidden, mask)
+        hidden = self.cls_layer(hidden, attention_mask[:, None, None, :].bool())
+        return inner.classifier(bert.pooler(hidden))
+
+
+class _ClsLayer(nn.Module):
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, hidden: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        return _layer(self.layer, hidden, key_mask, cls_only=True)
