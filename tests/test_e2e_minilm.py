@@ -25,7 +25,7 @@ def lmforge_cli(*args):
 def sst2_small(tmp_path_factory):
     root = tmp_path_factory.mktemp("sst2")
     lines = shared_data("sst2", "train.tsv").read_text().splitlines(keepends=True)
-    (root / "train.tsv").write_text("".join(lines[:401]))
+    (root / "train.tsv").write_text("".join(lines[:1001]))
     test = shared_data("sst2", "test.tsv").read_text().splitlines(keepends=True)
     (root / "test.tsv").write_text("".join(test[:201]))
     return root
@@ -33,10 +33,10 @@ def sst2_small(tmp_path_factory):
 
 def test_finetune_evaluate_predict_on_minilm(tmp_path, sst2_small):
     out = tmp_path / "model"
-    printed = lmforge_cli("finetune", sst2_small / "train.tsv", "--output", out, "--epochs", "1", "--lr", "1e-4", "--quiet")
+    printed = lmforge_cli("finetune", sst2_small / "train.tsv", "--output", out, "--epochs", "2", "--lr", "1e-4", "--quiet")
     assert "samples/s" in printed and "padding" in printed
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["base_model"]["name"] == "model" and manifest["inputs"]["train"]["rows"] == 360
+    assert manifest["base_model"]["name"] == "model" and manifest["inputs"]["train"]["rows"] == 900
     assert manifest["training"]["padding_fraction"] < 0.15
 
     model = AutoModelForSequenceClassification.from_pretrained(out)
@@ -44,7 +44,7 @@ def test_finetune_evaluate_predict_on_minilm(tmp_path, sst2_small):
 
     printed = lmforge_cli("evaluate", out, sst2_small / "test.tsv", "--output", tmp_path / "eval")
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert metrics["examples"] == 200 and metrics["accuracy"] > 0.6  # 360 rows, one epoch: well above chance
+    assert metrics["examples"] == 200 and metrics["accuracy"] > 0.65  # 900 rows, two epochs (75% here): well above chance
     assert "report.html" in printed
 
     printed = lmforge_cli("predict", out, "a gorgeous, moving film", "a dull waste of two hours", "--json")

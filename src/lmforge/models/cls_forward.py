@@ -1,7 +1,7 @@
-"""A BERT sequence classifier's training forward pass, without the work its answer never reads.
+"""A BERT sequence classifier's forward pass, without the work its answer never reads.
 
 Two savings over ``BertForSequenceClassification.forward``, each measured on all-MiniLM-L6-v2 / SST-2
-(``bench/finetune_bench.py``), each giving the same logits and gradients (tested):
+(``bench/training_step.py``), each giving the same logits and gradients (tested):
 
 - The classifier reads the last layer's output at the first token ([CLS]) only, yet the standard forward
   runs the last layer's query projection, attention output, feed-forward block and layer norms for every
@@ -10,10 +10,11 @@ Two savings over ``BertForSequenceClassification.forward``, each measured on all
 - Dropout. PyTorch's CPU dropout draws its mask with ``bernoulli_`` from a sequential Mersenne Twister:
   ~5 ns an element, 9% of a MiniLM training step. :func:`dropout` draws 16-bit integers from NumPy's PCG64
   instead, seeded from torch's generator (so ``torch.manual_seed`` and the RNG state saved in checkpoints
-  still decide it): 2.8x faster, +6-8% training samples/s. On GPUs it is ``F.dropout``.
+  still decide it): masks 2.8x faster, +4% training samples/s. On GPUs it is ``F.dropout``.
 
-Used by the training loop's loss for BERT-family models in a single process; anything else (other
-architectures, DDP-wrapped models, whose forward must go through the wrapper) takes the standard path.
+Used by the training loop's loss for BERT-family models in a single process (DDP-wrapped models, whose
+forward must go through the wrapper, take the standard path), by the torch inference backend, and, as
+:class:`ClsOnlyExport`, by the ONNX export. Other architectures take the standard path.
 """
 
 from __future__ import annotations
