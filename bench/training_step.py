@@ -7,9 +7,11 @@ Same model, same length-bucketed batches of 32, same loss, AdamW and clipping; o
     lmforge          lmforge's forward as trained: [CLS]-only last layer and PCG64 dropout masks
 
 The variants alternate in rounds in one process (median of --rounds), so drift on a shared machine hits
-all of them alike:
+all of them alike. Then the dropout masks alone: ``F.dropout`` against lmforge's on a hidden-state tensor of
+a typical SST-2 batch (32 x 25 x 384), and with ``--profile`` the share of a cls-only step (torch dropout)
+that ``torch.profiler`` attributes to each op:
 
-    .venv/bin/python bench/training_step.py [--rows 4000] [--steps 40] [--rounds 3]
+    .venv/bin/python bench/training_step.py [--rows 4000] [--steps 40] [--rounds 3] [--profile]
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=4000)
     parser.add_argument("--steps", type=int, default=40, help="steps per variant per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="also profile 20 cls-only steps (torch dropout)")
     args = parser.parse_args()
 
     threads = configure_threads(None)
@@ -92,6 +95,24 @@ def main() -> None:
     for v in variants:
         median = statistics.median(speeds[v])
         print(f"| {v} | {median:.1f} | {median / base:.2f} | {', '.join(f'{s:.0f}' for s in speeds[v])} |")
+
+    x = torch.randn(32, 25, 384)
+    mask_us = {}
+    for name, fn in (("F.dropout", torch_dropout), ("lmforge dropout", FAST_DROPOUT)):
+        fn(x, 0.1, True)
+        start = time.perf_counter()
+        for _ in range(200):
+            fn(x, 0.1, True)
+        mask_us[name] = (time.perf_counter() - start) / 200 * 1e6
+    print(f"\ndropout on (32, 25, 384), p=0.1: F.dropout {mask_us['F.dropout']:.0f} us, lmforge "
+          f"{mask_us['lmforge dropout']:.0f} us ({mask_us['F.dropout'] / mask_us['lmforge dropout']:.2f}x)")
+
+    if args.profile:
+        from torch.profiler import profile
+
+        with profile() as prof:
+            run("cls-only", 20, 3)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
     cls_forward.dropout = FAST_DROPOUT
 
 

