@@ -117,3 +117,4 @@ def test_freeze_layers_keeps_embeddings_and_lower_layers_as_they_were(tmp_path, 
     with pytest.raises(ConfigError, match="freeze fewer"):
         lmforge.finetune(sentiment_csv, tmp_path / "all", model=str(tiny_model), freeze_layers=2,
                          **{**FAST, "epochs": 1})
+    assert not (tmp_path / "all" / "checkpoints").exists()  # nothing to --resume from a run that never started

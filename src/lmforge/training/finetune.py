@@ -261,10 +261,10 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         enc_train, truncated = encode(tokenizer, train_data.texts, cfg.max_length)
         enc_dev, _ = encode(tokenizer, dev_data.texts, cfg.max_length)
 
-        if main:  # what is needed to resume and to account for the run, before any step
-            (output / "checkpoints").mkdir(parents=True, exist_ok=True)
-            write_manifest(output / "checkpoints", {"config": cfg.to_dict()})
         plan, export_model = build_plan(cfg, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev, y_dev, len(labels))
+        if main:  # what is needed to resume and to account for the run, before any step (a bad setting
+            (output / "checkpoints").mkdir(parents=True, exist_ok=True)  # found above leaves nothing behind)
+            write_manifest(output / "checkpoints", {"config": cfg.to_dict()})
         settings = LoopSettings(epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay,
                                 warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
                                 eval_every=cfg.eval_every, patience=cfg.patience,
