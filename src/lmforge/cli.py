@@ -61,7 +61,7 @@ def cmd_evaluate(args) -> None:
     from lmforge import api
 
     m = api.evaluate(args.model, args.data, args.output, text_column=args.text_column,
-                     label_column=args.label_column, encoding=args.encoding, backend=args.backend)
+                     label_column=args.label_column, encoding=args.encoding, backend=args.backend, split=args.split)
     ci = m["confidence_intervals"]
     print(f"accuracy {100 * m['accuracy']:.2f}% (95% CI {100 * ci['accuracy'][0]:.2f}–{100 * ci['accuracy'][1]:.2f}) "
           f"macro-F1 {m['macro_f1']:.4f}  ECE {m['expected_calibration_error']:.4f}  on {m['examples']} examples")
@@ -75,7 +75,7 @@ def cmd_predict(args) -> None:
         if not args.output:
             raise LmforgeError("--input needs --output FILE (.jsonl or .csv)")
         n = api.predict(args.model, input=args.input, output=args.output, text_column=args.text_column,
-                        encoding=args.encoding, backend=args.backend)
+                        encoding=args.encoding, backend=args.backend, split=args.split)
         print(f"wrote {n} predictions to {args.output}")
         return
     if not args.texts:
@@ -87,37 +87,32 @@ def cmd_predict(args) -> None:
             print(f"{p.label}\t{p.score:.4f}\t{text}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from lmforge import __version__
+def register(sub) -> None:
+    """The commands of this module: finetune, evaluate, predict."""
     from lmforge.config import FinetuneConfig
 
-    parser = argparse.ArgumentParser(prog="lmforge", description="Fine-tune, evaluate, compress, serve and "
-                                     "price task-specific language models.")
-    parser.add_argument("--version", action="version", version=f"lmforge {__version__}")
-    parser.add_argument("--tracking-uri", help="MLflow store every stage logs to (default: $LMFORGE_TRACKING_URI, "
-                        "$MLFLOW_TRACKING_URI, or sqlite:///mlflow.db in the working directory)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("finetune", help="fine-tune a text classifier on a labelled file")
-    p.add_argument("train", help="training data: CSV, TSV, JSONL or Parquet (or a `data prepare` directory)")
+    p = sub.add_parser("finetune", help=COMMANDS["finetune"][1])
+    p.add_argument("train", help="training data: CSV, TSV, TXT, JSON, JSONL, Parquet, XLSX, a folder of one text "
+                                 "per file under <label>/ folders, or a `data prepare` directory")
     p.add_argument("--dev", help="dev data (default: a stratified split held out of TRAIN)")
     p.add_argument("--output", "-o", required=True, help="directory for the model")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output with its "
+                   "settings (flags given again must not change the result)")
     p.add_argument("--overwrite", action="store_true", help="replace what --output holds")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "-q", action="store_true", help="print one summary line, no progress bars")
     add_dataclass_flags(p, FinetuneConfig)
     p.set_defaults(func=cmd_finetune)
 
-    p = sub.add_parser("evaluate", help="score a model on a labelled file; writes metrics, plots, report.html")
+    p = sub.add_parser("evaluate", help=COMMANDS["evaluate"][1])
     p.add_argument("model", help="model directory")
-    p.add_argument("data", help="labelled data file")
+    p.add_argument("data", help="labelled data: a file or a folder, in the layouts `finetune` reads")
     p.add_argument("--output", "-o", help="report directory (default: MODEL/eval/<data name>)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="label texts, or a whole file")
+    p = sub.add_parser("predict", help=COMMANDS["predict"][1])
     p.add_argument("model", help="model directory")
     p.add_argument("texts", nargs="*", help="texts to classify")
-    p.add_argument("--input", "-i", help="file of texts (CSV/TSV/JSONL/Parquet/TXT)")
+    p.add_argument("--input", "-i", help="file of texts (CSV/TSV/TXT/JSON/JSONL/Parquet/XLSX, or a folder)")
     p.add_argument("--output", "-o", help="where to write predictions (.jsonl or .csv)")
     p.add_argument("--json", action="store_true", help="print JSON lines")
     p.set_defaults(func=cmd_predict)
@@ -129,21 +124,83 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--label-column", help="label column (detected when omitted)")
         p.add_argument("--encoding", default="utf-8", help="text encoding of the data file (default: utf-8)")
         p.add_argument("--backend", default="auto", help="inference backend: auto, torch, onnx (default: auto)")
+        p.add_argument("--split", help="split of a multi-split source: a JSON document's key, a workbook's "
+                                       "sheet, a folder's sub-folder (default: the one named test, else dev/val)")
 
-    for module in COMMAND_MODULES:
+
+# Each stage's commands live beside the stage: a module with ``register(subparsers)`` that adds its parsers.
+COMMAND_MODULES: list[str] = ["lmforge.cli", "lmforge.serving.cli", "lmforge.data.cli", "lmforge.compression.cli",
+                              "lmforge.costs.cli", "lmforge.tracking.cli", "lmforge.pipeline.cli"]
+# Which module registers each command, and its one-line help. Start-up reads only this table and registers
+# the one module whose command runs: registering them all imports every stage's settings (numpy, torch, yaml
+# …), which made `lmforge --help` take seconds. tests/test_cli_startup.py checks the table against what the
+# modules register; a module missing from it still works (it is registered whenever the command is not found
+# here, so only start-up is slower).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "finetune": ("lmforge.cli", "fine-tune a text classifier on a labelled file"),
+    "evaluate": ("lmforge.cli", "score a model on a labelled file; writes metrics, plots, report.html"),
+    "predict": ("lmforge.cli", "label texts, or a whole file"),
+    "serve": ("lmforge.serving.cli", "serve a model over HTTP (dynamic batching, API keys, metrics)"),
+    "keys": ("lmforge.serving.cli", "create, list and revoke API keys of a served model"),
+    "data": ("lmforge.data.cli", "inspect and prepare labelled text (clean, dedup, leakage, PII)"),
+    "compress": ("lmforge.compression.cli", "make a smaller/faster artifact: onnx, onnx-int8, torch-int8, distill, "
+                                            "prune (measured against its parent; refuses a large accuracy loss)"),
+    "compare": ("lmforge.compression.cli", "compare artifacts: accuracy, size, speed; writes an accuracy-vs-speed plot"),
+    "hardware": ("lmforge.costs.cli", "measure this machine (CPU, cores, memory, GPU, fp32 GFLOP/s) and cache it"),
+    "cost": ("lmforge.costs.cli", "training cost, $ per 1M predictions per backend, monthly bill, ROI vs a "
+                                  "hosted LLM and vs a TF-IDF baseline"),
+    "usage": ("lmforge.costs.cli", "per-key requests, tokens and cost share of a served model"),
+    "runs": ("lmforge.tracking.cli", "list tracked runs (MLflow), or compare some side by side"),
+    "run": ("lmforge.pipeline.cli", "run a pipeline file: prepare → finetune → evaluate → compress → cost, "
+                                    "skipping unchanged stages and resuming interrupted ones"),
+    "tune": ("lmforge.pipeline.cli", "search learning rate, batch size, epochs and method with Optuna "
+                                     "(accuracy or accuracy per dollar), pruning bad trials early"),
+}
+GLOBAL_OPTIONS_WITH_VALUE = ("--tracking-uri",)
+
+
+def invoked_command(argv: list[str]) -> str | None:
+    """The command word in ``argv`` (after the global options), or None (``lmforge --help``, a typo)."""
+    args = iter(argv)
+    for arg in args:
+        if arg in GLOBAL_OPTIONS_WITH_VALUE:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the module that owns the command in it registers its flags (fast)."""
+    from lmforge import __version__
+
+    parser = argparse.ArgumentParser(prog="lmforge", description="Fine-tune, evaluate, compress, serve and "
+                                     "price task-specific language models.")
+    parser.add_argument("--version", action="version", version=f"lmforge {__version__}")
+    parser.add_argument("--tracking-uri", help="MLflow store every stage logs to (default: $LMFORGE_TRACKING_URI, "
+                        "$MLFLOW_TRACKING_URI, or $LMFORGE_HOME/mlflow.db, ~/.lmforge/mlflow.db by default)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    command = invoked_command(argv) if argv is not None else None
+    if argv is None or command not in COMMANDS:
+        wanted = COMMAND_MODULES  # everything: the full parser (tests, docs), or a word we cannot place
+        if argv is not None and command is None:  # `lmforge --help`: the table's one-liners suffice
+            wanted = [m for m in COMMAND_MODULES if m not in {mod for mod, _ in COMMANDS.values()}]
+    else:
+        wanted = [COMMANDS[command][0]]
+    for module in wanted:
         importlib.import_module(module).register(sub)
+    for name, (module, help_text) in COMMANDS.items():
+        if name not in sub.choices:  # a placeholder: listed in --help, its flags registered when it runs
+            sub.add_parser(name, help=help_text, add_help=False)
+    # the help lists commands in the table's order, whichever were registered for real
+    order = list(COMMANDS) + [n for n in sub.choices if n not in COMMANDS]
+    sub._choices_actions.sort(key=lambda a: order.index(a.dest) if a.dest in order else len(order))
     return parser
 
 
-# Each stage's commands live beside the stage: a module with ``register(subparsers)`` that adds its parsers
-# (keep its top-level imports light: the CLI imports it at start-up).
-COMMAND_MODULES: list[str] = ["lmforge.serving.cli", "lmforge.data.cli", "lmforge.compression.cli",
-                              "lmforge.costs.cli", "lmforge.tracking.cli", "lmforge.pipeline.cli"]
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    args = build_parser(arguments).parse_args(arguments)
     from lmforge.costs.meter import count_process_startup
     from lmforge.tracking.store import set_tracking_uri
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from lmforge.artifacts import read_manifest
 from lmforge.data.examples import iter_texts
-from lmforge.data.sources import peek_columns
+from lmforge.data.sources import choose_split, peek_columns
 from lmforge.errors import DataError
 from lmforge.evaluation.metrics import classification_report
 from lmforge.evaluation.plots import confusion_matrix_png, reliability_png
@@ -26,10 +26,11 @@ from lmforge.tracking import log_stage
 CHUNK_ROWS = 4096
 
 
-def default_columns(model_dir: Path, data: Path, encoding: str) -> tuple[str | None, str | None]:
+def default_columns(model_dir: Path, data: Path, encoding: str, split: str | None = None
+                    ) -> tuple[str | None, str | None]:
     """The columns the model was trained on, when the evaluated file has them too."""
     train = read_manifest(model_dir).get("inputs", {}).get("train", {})
-    columns, _ = peek_columns(data, encoding)
+    columns, _ = peek_columns(data, encoding, split=split)
     text = train.get("text_column") if train.get("text_column") in columns else None
     label = train.get("label_column") if train.get("label_column") in columns else None
     return text, label
@@ -37,15 +38,18 @@ def default_columns(model_dir: Path, data: Path, encoding: str) -> tuple[str | N
 
 def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None = None, *,
              text_column: str | None = None, label_column: str | None = None, encoding: str = "utf-8",
-             top_errors: int = 25, backend: str = "auto", predictor: Predictor | None = None) -> dict:
-    """Evaluate ``model_dir`` on ``data``; returns the metrics and writes the report to ``output``."""
+             top_errors: int = 25, backend: str = "auto", predictor: Predictor | None = None,
+             split: str | None = None) -> dict:
+    """Evaluate ``model_dir`` on ``data``; returns the metrics and writes the report to ``output``.
+    ``split``: the split of a multi-split source (default: the one named test, else dev/val)."""
     model_dir, data = Path(model_dir), Path(data)
+    split = choose_split(data, split, "test", encoding)
     predictor = predictor or Predictor.load(model_dir, backend=backend)
-    output = Path(output) if output else model_dir / "eval" / data.stem
+    output = Path(output) if output else model_dir / "eval" / (data.stem + (f"-{split}" if split else ""))
     output.mkdir(parents=True, exist_ok=True)
-    guessed_text, guessed_label = default_columns(model_dir, data, encoding)
+    guessed_text, guessed_label = default_columns(model_dir, data, encoding, split)
     text_col, label_col, rows = iter_texts(data, text_column or guessed_text, label_column or guessed_label,
-                                           encoding, need_label=True)
+                                           encoding, need_label=True, split=split)
     index = {name: i for i, name in enumerate(predictor.labels)}
     y_true, y_pred, confidence = [], [], []
     worst: list[tuple[float, int, dict]] = []  # min-heap of the most confident errors

@@ -9,6 +9,7 @@ from itertools import islice
 from pathlib import Path
 
 from lmforge.data.examples import iter_texts
+from lmforge.data.sources import choose_split
 from lmforge.errors import DataError
 from lmforge.inference.predictor import Prediction, Predictor
 
@@ -21,14 +22,17 @@ def predict_texts(model_dir: str | Path, texts: Sequence[str], backend: str = "a
 
 
 def predict_file(model_dir: str | Path, input: str | Path, output: str | Path, *, text_column: str | None = None,
-                 encoding: str = "utf-8", backend: str = "auto", predictor: Predictor | None = None) -> int:
-    """Predict every row of ``input`` into ``output`` (.jsonl or .csv), in input order. Returns rows written."""
+                 encoding: str = "utf-8", backend: str = "auto", predictor: Predictor | None = None,
+                 split: str | None = None) -> int:
+    """Predict every row of ``input`` into ``output`` (.jsonl or .csv), in input order. Returns rows written.
+    ``split``: the split of a multi-split source (default: the one named test)."""
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_FORMATS:
         raise DataError(f"cannot write '{output.suffix}' files", path=output,
                         hint=f"name the output with one of {', '.join(OUTPUT_FORMATS)}")
     predictor = predictor or Predictor.load(model_dir, backend=backend)
-    _, _, rows = iter_texts(input, text_column, None, encoding, need_label=False)
+    split = choose_split(input, split, "test", encoding)
+    _, _, rows = iter_texts(input, text_column, None, encoding, need_label=False, split=split)
     written = 0
     with open(output, "w", newline="", encoding="utf-8") as f:
         writer = None

@@ -26,6 +26,7 @@ from lmforge.costs import Meter
 from lmforge.costs.classical_baseline import record_baseline
 from lmforge.data.batching import length_bucketed_batches, pad_batch
 from lmforge.data.examples import LabeledTexts, LabelSet, load_labeled_texts
+from lmforge.data.sources import find_split
 from lmforge.data.splitting import stratified_split
 from lmforge.errors import ConfigError, DataError
 from lmforge.evaluation.metrics import accuracy, macro_f1
@@ -56,8 +57,12 @@ def resolve_inputs(train: str | Path, dev: str | Path | None) -> tuple[Path, Pat
         found = {name: next((train / f"{name}{s}" for s in DATA_SUFFIXES if (train / f"{name}{s}").exists()), None)
                  for name in PREPARED_NAMES}
         if found["train"] is None:
-            raise DataError("is a directory without a train file", path=train,
-                            hint=f"pass a data file, or a directory holding train{{{','.join(DATA_SUFFIXES)}}}")
+            from lmforge.data.folders import DIRECTORY_HINT, folder_layout
+
+            if folder_layout(train) is not None:  # label folders or label files: the directory is the source
+                return train, Path(dev) if dev else None
+            raise DataError("is a directory without a train file or labelled folders", path=train,
+                            hint=DIRECTORY_HINT)
         return found["train"], Path(dev) if dev else found["dev"]
     return train, Path(dev) if dev else None
 
@@ -242,10 +247,12 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
     carried = json.loads((checkpoint / "state.json").read_text()).get("meter", {}) if checkpoint else {}
 
     with Meter(carried.get("wall_s", 0.0), carried.get("cpu_s", 0.0)) as meter:
-        train_data = load_labeled_texts(train_path, cfg.text_column, cfg.label_column, cfg.encoding)
+        train_data = load_labeled_texts(train_path, cfg.text_column, cfg.label_column, cfg.encoding, cfg.split)
         dev_split = None
-        if dev_path is not None:
-            dev_data = load_labeled_texts(dev_path, train_data.text_column, train_data.label_column, cfg.encoding)
+        source_dev = find_split(train_path, "dev", exclude=train_data.split) if dev_path is None else None
+        if dev_path is not None or source_dev is not None:  # a --dev file, or TRAIN's own dev/val split
+            dev_data = load_labeled_texts(dev_path or train_path, train_data.text_column, train_data.label_column,
+                                          cfg.encoding, split=source_dev, role="dev")
         else:
             train_data, dev_data, dev_split = split_dev(train_data, cfg)
         labels = LabelSet.from_labels(train_data.labels)
