@@ -69,18 +69,21 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_predict(args) -> None:
-    from lmforge import api
+    # Not through lmforge.api: a prediction must not pay for importing training and evaluation, and the quick
+    # predictor skips transformers where it can (lmforge.inference.quick; bench/startup.py measures it).
+    from lmforge.inference.predict import predict_file
+    from lmforge.inference.quick import quick_predictor
 
     if args.input:
         if not args.output:
             raise LmforgeError("--input needs --output FILE (.jsonl or .csv)")
-        n = api.predict(args.model, input=args.input, output=args.output, text_column=args.text_column,
-                        encoding=args.encoding, backend=args.backend, split=args.split)
+        n = predict_file(args.model, args.input, args.output, text_column=args.text_column, encoding=args.encoding,
+                         predictor=quick_predictor(args.model, args.backend), split=args.split)
         print(f"wrote {n} predictions to {args.output}")
         return
     if not args.texts:
         raise LmforgeError("give texts to classify, or --input FILE --output FILE")
-    for text, p in zip(args.texts, api.predict(args.model, args.texts, backend=args.backend)):
+    for text, p in zip(args.texts, quick_predictor(args.model, args.backend).predict(args.texts)):
         if args.json:
             print(json.dumps({"text": text, "label": p.label, "score": p.score, "scores": p.scores}))
         else:

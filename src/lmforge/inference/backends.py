@@ -12,10 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from lmforge.errors import ArtifactError
-from lmforge.models.cls_forward import cls_logits, supports_cls_forward
+
+# torch is imported where a torch backend is built, not here: the ONNX backend registers through this module
+# and runs without torch.
 
 BACKENDS: dict[str, tuple[Callable[[Path], bool], Callable[..., object]]] = {}
 
@@ -29,6 +30,8 @@ def register_backend(name: str, can_load: Callable[[Path], bool]):
 
 
 def default_device() -> str:
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -37,6 +40,7 @@ class TorchBackend:
     """A transformers sequence classifier in eval mode, fp32 on CPU (bf16 autocast on a GPU)."""
 
     def __init__(self, model_dir: Path, device: str | None = None, model=None):
+        from lmforge.models.cls_forward import supports_cls_forward
         from lmforge.models.pretrained import load_sequence_classifier
 
         self.device = device or default_device()
@@ -48,10 +52,14 @@ class TorchBackend:
         self.max_positions = getattr(config, "max_position_embeddings", 512)
         self.cls_only = supports_cls_forward(self.model)  # BERT: the last layer for [CLS] only, same logits
 
-    @torch.inference_mode()
     def forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
+        import torch
+
+        from lmforge.models.cls_forward import cls_logits
+
         batch = {k: v.to(self.device) for k, v in batch.items()}
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda")):
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16,
+                                                    enabled=self.device.startswith("cuda")):
             if self.cls_only and batch.keys() == {"input_ids", "attention_mask"}:
                 logits = cls_logits(self.model, batch["input_ids"], batch["attention_mask"])
             else:

@@ -39,12 +39,14 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def batched_logits(forward: Callable[[dict], np.ndarray], encoded: Sequence[Sequence[int]], pad_id: int,
-                   max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH) -> np.ndarray:
-    """Logits for every encoded text, computed in length-sorted batches, returned in input order."""
+                   max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH,
+                   numpy: bool = False) -> np.ndarray:
+    """Logits for every encoded text, computed in length-sorted batches, returned in input order.
+    ``numpy``: batches of numpy arrays rather than torch tensors (backends that run without torch)."""
     lengths = [len(ids) for ids in encoded]
     out: np.ndarray | None = None
     for indices in sorted_batches(lengths, max_tokens, max_batch):
-        logits = forward(pad_batch([encoded[i] for i in indices], pad_id))
+        logits = forward(pad_batch([encoded[i] for i in indices], pad_id, numpy=numpy))
         if out is None:
             out = np.empty((len(encoded), logits.shape[-1]), dtype=np.float32)
         out[indices] = logits
@@ -79,7 +81,7 @@ class Predictor:
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """(N, num_labels) float32 logits in input order."""
         return batched_logits(self.backend.forward, self.encode(texts), self.tokenizer.pad_token_id,
-                              self.max_tokens, self.max_batch)
+                              self.max_tokens, self.max_batch, numpy=getattr(self.backend, "accepts_numpy", False))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return softmax(self.logits(texts))
