@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import os
 import sys
 import types
 import typing
@@ -45,6 +46,8 @@ def cmd_finetune(args) -> None:
     from lmforge import api
     from lmforge.config import FinetuneConfig
 
+    if args.log_model:  # read by tracking when the run is logged (and by the processes this one starts)
+        os.environ["LMFORGE_TRACKING_LOG_MODEL"] = "1"
     config = dataclass_from_args(FinetuneConfig, args)
     result = api.finetune(args.train, args.output, args.dev, config=config, resume=args.resume,
                           overwrite=args.overwrite, quiet=args.quiet)
@@ -103,6 +106,8 @@ def register(sub) -> None:
                    "settings (flags given again must not change the result)")
     p.add_argument("--overwrite", action="store_true", help="replace what --output holds")
     p.add_argument("--quiet", "-q", action="store_true", help="print one summary line, no progress bars")
+    p.add_argument("--log-model", action="store_true", help="copy the model's files into the tracking store too "
+                   "(default: the run references the model directory, whose weights are already on disk)")
     add_dataclass_flags(p, FinetuneConfig)
     p.set_defaults(func=cmd_finetune)
 
