@@ -55,9 +55,16 @@ def cmd_finetune(args) -> None:
         return
     training = result.manifest["training"]
     dev = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+    speed = (f"{training['samples_per_s']} samples/s, padding {100 * training['padding_fraction']:.1f}% of tokens, "
+             f"{result.manifest['wall_s']:.0f} s, ~${result.manifest['cost']['usd']:.4f}")
+    if args.quiet:  # one line: what was saved, how good, how fast
+        print(f"saved {result.output}  (dev: {dev}; {speed})")
+        return
     print(f"saved {result.output}  (dev: {dev})")
-    print(f"{training['samples_per_s']} samples/s, padding {100 * training['padding_fraction']:.1f}% of tokens, "
-          f"{result.manifest['wall_s']:.0f} s, ~${result.manifest['cost']['usd']:.4f}")
+    print(speed)
+    if training.get("truncated_texts"):
+        print(f"note: {training['truncated_texts']} training texts reached --max-length "
+              f"{result.manifest['config']['max_length']} tokens and were cut there")
 
 
 def cmd_evaluate(args) -> None:
@@ -212,8 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     from lmforge.costs.meter import count_process_startup
     from lmforge.tracking.store import set_tracking_uri
 
+    from lmforge.console import quiet_libraries, show_warnings_as_one_line
+
     if argv is None:  # the `lmforge` process itself pays for its machine from process start (imports included)
         count_process_startup()
+        show_warnings_as_one_line()
+    if getattr(args, "quiet", False):
+        quiet_libraries()
     set_tracking_uri(args.tracking_uri)
     try:
         args.func(args)

@@ -82,10 +82,11 @@ def benchmark_texts(model_dir: Path, manifest: dict, data: str | None) -> tuple[
 
 def mean_tokens(model_dir: Path, texts: list[str]) -> float:
     """Mean tokens per text (the model's own tokenizer, no truncation, special tokens left out)."""
-    from lmforge.models.pretrained import load_tokenizer
+    from lmforge.models.pretrained import load_tokenizer, quiet_transformers
 
     tokenizer = load_tokenizer(model_dir)
-    ids = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+    with quiet_transformers():  # uncapped on purpose: no "Token indices sequence length" warning
+        ids = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
     return sum(len(x) for x in ids) / max(1, len(ids))
 
 

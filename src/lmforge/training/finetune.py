@@ -126,6 +126,14 @@ def check_resume_config(output: Path, cfg: FinetuneConfig) -> None:
                           "resume with the same settings, or pass --overwrite to start again")
 
 
+def check_max_length(max_length: int, model, model_dir: Path) -> None:
+    """A --max-length past the model's position embeddings would fail inside the forward pass; say so first."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is not None and max_length > positions:
+        raise ConfigError(f"--max-length {max_length} is beyond the {positions} positions of the model "
+                          f"({model_dir.name}); pass --max-length {positions} or less")
+
+
 def dev_scores(logits: np.ndarray, y: np.ndarray, num_labels: int) -> dict[str, float]:
     pred = logits.argmax(-1)
     loss = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y)).item())
@@ -265,6 +273,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         tokenizer = load_tokenizer(model_dir)
         torch.manual_seed(cfg.seed)  # the new head's initialisation
         model, newly_initialized = load_sequence_classifier(model_dir, labels.names)
+        check_max_length(cfg.max_length, model, model_dir)
         enc_train, truncated = encode(tokenizer, train_data.texts, cfg.max_length)
         enc_dev, _ = encode(tokenizer, dev_data.texts, cfg.max_length)
 
