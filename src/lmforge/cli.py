@@ -36,6 +36,18 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls, skip: tuple[str, .
                                 help=f"{help_text} (default: {default})", metavar=f.name.upper())
 
 
+def flags_given(cls, argv: list[str] | None) -> set[str] | None:
+    """The fields of ``cls`` whose flag appears in ``argv`` (None without argv: take them all as given)."""
+    if argv is None:
+        return None
+    given = set()
+    for f in dataclasses.fields(cls):
+        flag = f.name.replace("_", "-")
+        if any(a in (f"--{flag}", f"--no-{flag}") or a.startswith(f"--{flag}=") for a in argv):
+            given.add(f.name)
+    return given
+
+
 def dataclass_from_args(cls, args: argparse.Namespace):
     return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)})
 
@@ -50,7 +62,8 @@ def cmd_finetune(args) -> None:
         os.environ["LMFORGE_TRACKING_LOG_MODEL"] = "1"
     config = dataclass_from_args(FinetuneConfig, args)
     result = api.finetune(args.train, args.output, args.dev, config=config, resume=args.resume,
-                          overwrite=args.overwrite, quiet=args.quiet)
+                          overwrite=args.overwrite, quiet=args.quiet,
+                          given_settings=flags_given(FinetuneConfig, getattr(args, "argv", None)))
     if not result.manifest:  # a non-main process of a distributed run
         return
     training = result.manifest["training"]
@@ -78,6 +91,9 @@ def cmd_evaluate(args) -> None:
     print(f"report: {m['output']}/report.html")
 
 
+FEW_TEXTS = 64  # up to this many texts on the command line, a BERT classifier runs in NumPy (no torch import)
+
+
 def cmd_predict(args) -> None:
     # Not through lmforge.api: a prediction must not pay for importing training and evaluation, and the quick
     # predictor skips transformers where it can (lmforge.inference.quick; bench/startup.py measures it).
@@ -93,7 +109,7 @@ def cmd_predict(args) -> None:
         return
     if not args.texts:
         raise LmforgeError("give texts to classify, or --input FILE --output FILE")
-    for text, p in zip(args.texts, quick_predictor(args.model, args.backend).predict(args.texts)):
+    for text, p in zip(args.texts, quick_predictor(args.model, args.backend, few_texts=len(args.texts) <= FEW_TEXTS).predict(args.texts)):
         if args.json:
             print(json.dumps({"text": text, "label": p.label, "score": p.score, "scores": p.scores}))
         else:
@@ -104,7 +120,8 @@ def register(sub) -> None:
     """The commands of this module: finetune, evaluate, predict."""
     from lmforge.config import FinetuneConfig
 
-    p = sub.add_parser("finetune", help=COMMANDS["finetune"][1])
+    # no abbreviated flags: --resume tells the flags given from those left out by their exact names
+    p = sub.add_parser("finetune", help=COMMANDS["finetune"][1], allow_abbrev=False)
     p.add_argument("train", help="training data: CSV, TSV, TXT, JSON, JSONL, Parquet, XLSX, a folder of one text "
                                  "per file under <label>/ folders, or a `data prepare` directory")
     p.add_argument("--dev", help="dev data (default: a stratified split held out of TRAIN)")
@@ -216,6 +233,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     args = build_parser(arguments).parse_args(arguments)
+    args.argv = arguments  # which flags were given (finetune --resume reuses the others)
     from lmforge.costs.meter import count_process_startup
     from lmforge.tracking.store import set_tracking_uri
 

@@ -40,13 +40,23 @@ def test_quick_tokenizer_gives_the_transformers_ids(classifier):
     assert quick.pad_token_id == reference.pad_token_id
 
 
-def test_quick_bert_runtime_gives_the_transformers_logits(classifier):
-    quick = quick_predictor(classifier)
-    assert type(quick.backend).__name__ == "BertRuntime"
+@pytest.mark.parametrize("few_texts,runtime", [(False, "BertRuntime"), (True, "NumpyBertRuntime")])
+def test_quick_bert_runtime_gives_the_transformers_logits(classifier, few_texts, runtime):
+    quick = quick_predictor(classifier, few_texts=few_texts)
+    assert type(quick.backend).__name__ == runtime
     standard = Predictor.load(classifier)
     np.testing.assert_allclose(quick.logits(TEXTS), standard.logits(TEXTS), atol=1e-5)
     assert [p.label for p in quick.predict(TEXTS)] == [p.label for p in standard.predict(TEXTS)]
     assert quick.max_length == standard.max_length == 24
+
+
+def test_numpy_erf_is_exact_to_float32():
+    import math
+
+    from lmforge.inference.bert_runtime import erf
+
+    x = np.linspace(-6, 6, 2001)
+    assert np.abs(erf(x) - np.array([math.erf(v) for v in x])).max() < 2e-7
 
 
 def test_only_plain_bert_classifiers_take_the_bert_runtime(classifier):
@@ -63,4 +73,12 @@ def test_only_plain_bert_classifiers_take_the_bert_runtime(classifier):
 
 def test_predicting_with_onnx_imports_neither_torch_nor_transformers():
     loaded = imported_after("import lmforge.inference.quick, lmforge.inference.onnx_backend, lmforge.inference.predict")
+    assert not loaded & {"torch", "transformers", "sklearn", "mlflow"}, sorted(loaded)
+
+
+def test_cli_predict_of_a_few_texts_imports_neither_torch_nor_transformers(classifier):
+    code = ("import contextlib, io\nfrom lmforge.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert main(['predict', {str(classifier)!r}, 'the film was superb']) == 0")
+    loaded = imported_after(code)
     assert not loaded & {"torch", "transformers", "sklearn", "mlflow"}, sorted(loaded)

@@ -4,7 +4,7 @@
 the tokenizer wrapper cost more than the forward pass. Here the tokenizer is the model directory's
 ``tokenizer.json`` through the ``tokenizers`` library (what transformers' fast tokenizer wraps: the same ids),
 an ONNX artifact runs on ONNX Runtime without torch, and a BERT classifier runs through
-:mod:`lmforge.inference.bert_runtime`. Any other artifact (torch-int8, another architecture, no
+:mod:`lmforge.inference.bert_runtime` (in NumPy for the few texts of a command line, so torch is not imported). Any other artifact (torch-int8, another architecture, no
 tokenizer.json) loads through :meth:`Predictor.load`, the standard path.
 
     >>> predictor = quick_predictor(Path("runs/sst2"))
@@ -46,8 +46,9 @@ class QuickTokenizer:
         return {"input_ids": [e.ids for e in self.tokenizer.encode_batch(list(texts))]}
 
 
-def quick_predictor(model_dir: str | Path, backend: str = "auto") -> Predictor:
-    """A :class:`Predictor` for ``model_dir`` on the start-up path (module docstring), else the standard one."""
+def quick_predictor(model_dir: str | Path, backend: str = "auto", few_texts: bool = False) -> Predictor:
+    """A :class:`Predictor` for ``model_dir`` on the start-up path (module docstring), else the standard one.
+    ``few_texts``: a BERT classifier runs in NumPy, without importing torch (the texts of a command line)."""
     from lmforge.inference.backends import BACKENDS
 
     model_dir = Path(model_dir)
@@ -60,7 +61,7 @@ def quick_predictor(model_dir: str | Path, backend: str = "auto") -> Predictor:
     elif names and names[0] == "torch":
         from lmforge.inference.bert_runtime import load_bert_runtime
 
-        engine = load_bert_runtime(model_dir)
+        engine = load_bert_runtime(model_dir, numpy=few_texts)
     if engine is None:
         return Predictor.load(model_dir, backend=backend)
     if not engine.labels:

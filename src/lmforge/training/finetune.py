@@ -118,12 +118,27 @@ def prepare_output(output: Path, resume: bool, overwrite: bool) -> None:
     output.mkdir(parents=True, exist_ok=True)
 
 
-def check_resume_config(output: Path, cfg: FinetuneConfig) -> None:
+# Settings that do not change what a run computes: a --resume may give them anew. Any other setting given
+# with a different value than the interrupted run's is a real conflict.
+FREE_ON_RESUME = ("checkpoint_every", "threads", "price_per_hour")
+
+
+def resume_config(output: Path, cfg: FinetuneConfig, given: set[str] | None) -> FinetuneConfig:
+    """The interrupted run's settings, with the ``given`` ones (None: all of ``cfg``) that may change applied.
+    A given setting that would change the result is a ConfigError naming each one, old and new."""
     saved = read_manifest(output / "checkpoints").get("config")
-    if saved is not None and saved != cfg.to_dict():
-        changed = sorted(k for k in saved if saved.get(k) != cfg.to_dict().get(k))
-        raise ConfigError(f"--resume with different settings than the interrupted run ({', '.join(changed)}); "
-                          "resume with the same settings, or pass --overwrite to start again")
+    if saved is None:
+        return cfg
+    wanted = cfg.to_dict()
+    names = set(wanted) if given is None else set(given) & set(wanted)
+    conflicts = sorted(k for k in names if k in saved and k not in FREE_ON_RESUME and saved[k] != wanted[k])
+    if conflicts:
+        changes = ", ".join(f"{k} {saved[k]!r} → {wanted[k]!r}" for k in conflicts)
+        raise ConfigError(f"--resume with settings that change the result of the interrupted run ({changes}); "
+                          "resume without them (the run's own settings are reused), or pass --overwrite to "
+                          "start again")
+    known = {k: v for k, v in saved.items() if k in wanted}  # a setting lmforge no longer has is dropped
+    return FinetuneConfig.from_dict({**wanted, **known, **{k: wanted[k] for k in names if k in FREE_ON_RESUME}})
 
 
 def check_max_length(max_length: int, model, model_dir: Path) -> None:
@@ -237,8 +252,11 @@ def build_plan(cfg: FinetuneConfig, model, newly_initialized, tokenizer, enc_tra
 
 def finetune(train: str | Path, output: str | Path, dev: str | Path | None = None,
              config: FinetuneConfig | None = None, *, resume: bool = False, overwrite: bool = False,
-             quiet: bool = False) -> FinetuneResult:
-    """Fine-tune a classifier on ``train`` and write a standard model directory to ``output``."""
+             quiet: bool = False, given: set[str] | None = None) -> FinetuneResult:
+    """Fine-tune a classifier on ``train`` and write a standard model directory to ``output``.
+
+    With ``resume``, the interrupted run's settings are reused; of ``config``, only the settings named in
+    ``given`` (None: all) are compared with them (see :func:`resume_config`)."""
     from accelerate import Accelerator
 
     cfg = (config or FinetuneConfig()).resolved()
@@ -246,7 +264,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
     train_path, dev_path = resolve_inputs(train, dev)
     prepare_output(output, resume, overwrite)
     if resume:
-        check_resume_config(output, cfg)
+        cfg = resume_config(output, cfg, given)
     accelerator = Accelerator(mixed_precision=choose_mixed_precision(cfg.precision),
                               cpu=not torch.cuda.is_available())
     main = accelerator.is_main_process
