@@ -180,3 +180,10 @@ def tune(train: str | Path, output: str | Path, dev: str | Path | None = None, *
     from lmforge.pipeline.tune import tune as run
 
     return run(train, output, settings if settings is not None else TuneSettings(**fields), dev=dev, quiet=quiet)
+
+
+def runs(stage: str | None = None, limit: int = 20, *, ids: Sequence[str] | None = None) -> list[dict]:
+    """Tracked runs (MLflow), newest first: the latest ``limit`` (of ``stage``), or those with ``ids`` (prefixes)."""
+    from lmforge.tracking.runs import get_runs, list_runs
+
+    return get_runs(list(ids)) if ids else list_runs(stage, limit)
