@@ -204,7 +204,7 @@ def invoked_command(argv: list[str]) -> str | None:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; with ``argv``, only the module that owns the command in it registers its flags (fast)."""
-    from lmforge import __version__
+    from lmforge.version import __version__
 
     parser = argparse.ArgumentParser(prog="lmforge", description="Fine-tune, evaluate, compress, serve and "
                                      "price task-specific language models.")
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     args = build_parser(arguments).parse_args(arguments)
     args.argv = arguments  # which flags were given (finetune --resume reuses the others)
-    from lmforge.costs.meter import count_process_startup
+    from lmforge.metering.meter import count_process_startup
     from lmforge.tracking.store import set_tracking_uri
 
     from lmforge.console import quiet_libraries, show_warnings_as_one_line

@@ -66,6 +66,8 @@ class FinetuneConfig:
     price_per_hour: float | None = setting(None, "$ per hour of the machine, for the cost estimate "
                                                  "(default: by hardware class, see README)")
     threads: int | None = setting(None, "CPU threads for torch (default: physical cores)")
+    task: str = setting("text-classification", "what the model predicts: a registered task (lmforge.tasks), "
+                                               "e.g. text-classification")
 
     def validate(self) -> FinetuneConfig:
         problems = []

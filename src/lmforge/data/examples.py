@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from lmforge.data.sources import Record, choose_split, detect_format, iter_records, peek_columns, text_layout
 from lmforge.errors import DataError
+from lmforge.files import sha256_file
 
 TEXT_COLUMNS = ("text", "sentence", "sentence1", "content", "document", "review", "utterance", "query",
                 "question", "body", "tweet", "description")
@@ -98,20 +98,6 @@ def _is_int(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def sha256_file(path: str | Path) -> str:
-    """The SHA-256 of a file; of a directory, over each file's relative path and content, in sorted order."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode() + b"\0")
-        with open(file, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 def choose_column(columns: list[str], wanted: str | None, candidates: tuple[str, ...], role: str,

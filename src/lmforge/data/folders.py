@@ -72,7 +72,7 @@ def folder_layout(directory: Path) -> FolderLayout | None:
 
 
 def _read_whole(path: Path, encoding: str) -> str:
-    from lmforge.data.sources import decoded_lines
+    from lmforge.data.decoding import decoded_lines
 
     return "".join(decoded_lines(path, encoding)).strip()
 
@@ -107,7 +107,7 @@ def iter_folder_records(directory: Path, encoding: str, split: str | None):
                     row += 1
                     yield Record(row, line_no, {"text": line.rstrip("\r\n"), "label": label}, origin=f)
 
-    from lmforge.data.sources import decoded_lines
+    from lmforge.data.decoding import decoded_lines
 
     return label_folders() if layout.kind == "label-folders" else label_files()
 

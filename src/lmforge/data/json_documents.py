@@ -37,7 +37,7 @@ class _Document:
     """The decoded text of a JSON file and where each of its top-level row lists starts."""
 
     def __init__(self, path: Path, encoding: str):
-        from lmforge.data.sources import decoded_lines
+        from lmforge.data.decoding import decoded_lines
 
         self.path = path
         self.text = "".join(decoded_lines(path, encoding))

@@ -4,8 +4,9 @@
 the tokenizer wrapper cost more than the forward pass. Here the tokenizer is the model directory's
 ``tokenizer.json`` through the ``tokenizers`` library (what transformers' fast tokenizer wraps: the same ids),
 an ONNX artifact runs on ONNX Runtime without torch, and a BERT classifier runs through
-:mod:`lmforge.inference.bert_runtime` (in NumPy for the few texts of a command line, so torch is not imported). Any other artifact (torch-int8, another architecture, no
-tokenizer.json) loads through :meth:`Predictor.load`, the standard path.
+:mod:`lmforge.inference.bert_runtime` (in NumPy for the few texts of a command line, so torch is not
+imported). Any other artifact (torch-int8, another task or architecture, no tokenizer.json) loads through
+:meth:`Predictor.load`, the standard path.
 
     >>> predictor = quick_predictor(Path("runs/sst2"))
     >>> predictor.predict(["a gorgeous film"])
@@ -50,11 +51,16 @@ def quick_predictor(model_dir: str | Path, backend: str = "auto", few_texts: boo
     """A :class:`Predictor` for ``model_dir`` on the start-up path (module docstring), else the standard one.
     ``few_texts``: a BERT classifier runs in NumPy, without importing torch (the texts of a command line)."""
     from lmforge.inference.backends import BACKENDS
+    from lmforge.tasks import task_for_artifact
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir() or not (model_dir / "tokenizer.json").exists():
         return Predictor.load(model_dir, backend=backend)
-    names = [backend] if backend != "auto" else [n for n, (fits, _) in reversed(list(BACKENDS.items())) if fits(model_dir)]
+    task = task_for_artifact(model_dir)
+    if task.name != "text-classification":  # the runtimes here are sequence classifiers
+        return Predictor.load(model_dir, backend=backend)
+    fitting = [n for n, (fits, _) in reversed(list(BACKENDS.items())) if fits(model_dir)]
+    names = [backend] if backend != "auto" else fitting
     engine = None
     if names and names[0] == "onnx" and BACKENDS["onnx"][0](model_dir):
         engine = BACKENDS["onnx"][1](model_dir)
@@ -67,4 +73,4 @@ def quick_predictor(model_dir: str | Path, backend: str = "auto", few_texts: boo
     if not engine.labels:
         raise ArtifactError(f"{model_dir}/config.json names no labels (id2label); is it a `lmforge finetune` output?")
     max_length = read_manifest(model_dir).get("config", {}).get("max_length") or min(engine.max_positions, 512)
-    return Predictor(engine, QuickTokenizer(model_dir), engine.labels, max_length)
+    return Predictor(engine, QuickTokenizer(model_dir), engine.labels, max_length, task=task)
