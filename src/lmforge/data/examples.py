@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lmforge.data.sources import Record, choose_split, detect_format, iter_records, peek_columns, text_layout
+from lmforge.data.records import Record
+from lmforge.data.sources import choose_split, detect_format, iter_records, peek_columns, text_layout
 from lmforge.errors import DataError
 from lmforge.files import sha256_file
 

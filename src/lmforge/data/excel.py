@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from lmforge.data.records import Record
 from lmforge.errors import DataError, missing_extra
 
 
@@ -46,9 +47,9 @@ def cell_text(value) -> str | None:
     return str(value)
 
 
-def iter_xlsx_records(path: Path, split: str | None, header: bool | None):
-    from lmforge.data.sources import Record, looks_like_header
-
+def iter_xlsx_records(path: Path, split: str | None, header: bool | None, looks_like_header):
+    """Records of the sheet ``split`` (None: the first); ``looks_like_header(first_row, rows_below)`` decides
+    a header when ``header`` is None (the CSV readers' rule, passed in by :mod:`lmforge.data.sources`)."""
     workbook = _open(path)
     if split is not None and split not in workbook.sheetnames:
         names = ", ".join(workbook.sheetnames)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lmforge.data.records import Record
 from lmforge.errors import DataError
 
 UNLABELLED = {"unsup", "unlabeled", "unlabelled"}
@@ -79,8 +80,6 @@ def _read_whole(path: Path, encoding: str) -> str:
 
 def iter_folder_records(directory: Path, encoding: str, split: str | None):
     """Records ``{"text", "label"}`` of a directory in one of the layouts (of ``split`` when it has splits)."""
-    from lmforge.data.sources import Record
-
     layout = folder_layout(directory)
     if layout is None:
         raise DataError("is a directory without labelled data", path=directory, hint=DIRECTORY_HINT)

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from lmforge.data.records import Record
 from lmforge.errors import DataError
 
 WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -113,8 +114,6 @@ def json_splits(path: Path, encoding: str = "utf-8") -> list[str]:
 
 def iter_json_records(path: Path, encoding: str, split: str | None):
     """Records of the document's rows (of ``split`` when it has splits)."""
-    from lmforge.data.sources import Record
-
     doc = _Document(path, encoding)
     if doc.single is not None:
         offset = doc.single

@@ -30,10 +30,10 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from lmforge.data.decoding import decoded_lines
+from lmforge.data.records import Record
 from lmforge.errors import DataError
 
 FORMATS = {
@@ -54,16 +54,6 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_ .-]{0,39}")
 HEADER_SAMPLE_ROWS = 20  # rows read ahead to tell a header from data
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long documents are legitimate text
-
-
-@dataclass(frozen=True)
-class Record:
-    """One data row. ``row`` counts data rows from 1; ``line`` is the physical line where the row starts."""
-
-    row: int
-    line: int
-    fields: dict[str, object]
-    origin: Path | None = None  # the file the row came from, when the source is a directory
 
 
 def detect_format(path: Path) -> str:
@@ -247,7 +237,7 @@ def iter_records(path: str | Path, encoding: str = "utf-8", header: bool | None 
     if fmt == "xlsx":
         from lmforge.data.excel import iter_xlsx_records
 
-        return iter_xlsx_records(path, split, header)
+        return iter_xlsx_records(path, split, header, looks_like_header)
     if fmt == "csv":
         return _delimited_records(path, ",", encoding, header)
     if fmt == "tsv":
