@@ -62,3 +62,5 @@ class ModelCard(BaseModel):
     cost: dict | None = None
     limits: dict
     auth_required: bool
+    task: str = Field("classification", description="classification, causal-lm or embedding")
+    embedding_model: str | None = Field(None, description="the model behind /v1/embeddings and /embed")
