@@ -13,6 +13,9 @@ from fastapi import Request
 
 from lmforge.errors import ServingError
 from lmforge.serving.keys import Admission
+from lmforge.serving.schemas import ErrorResponse
+
+ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429, 500, 503)}
 
 
 def api_key(request: Request) -> str | None:

@@ -34,7 +34,7 @@ from lmforge.errors import LmforgeError, ServingError
 from lmforge.inference.predictor import Predictor, softmax
 from lmforge.serving import access
 from lmforge.serving.batcher import BatchStats, DynamicBatcher
-from lmforge.serving.generation_service import (CLASSIFICATION, EmbeddingService, GenerationService, artifact_task,
+from lmforge.serving.generation_service import (CAUSAL_LM, CLASSIFICATION, EmbeddingService, GenerationService, artifact_task,
                                                 load_services)
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
@@ -83,6 +83,8 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     config = (config or ServeConfig()).validate()
     metrics = ServerMetrics()
     state = ServingState(Path(model_dir), config, metrics, KeyStore(model_dir))
+    # What the artifact is for decides its routes (and so its OpenAPI schema): read from files, no model load.
+    state.task = CLASSIFICATION if predictor is not None else artifact_task(state.model_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -110,8 +112,11 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     from lmforge.serving.openai_routes import openai_router
     from lmforge.serving.tei_routes import tei_router
 
-    app.include_router(openai_router(state))
-    app.include_router(tei_router(state, lambda request, items, truncate: _infer(request, state, items, truncate)))
+    classifier = state.task == CLASSIFICATION
+    embeddings = not classifier and (state.task != CAUSAL_LM or config.embedding_model != "none")
+    app.include_router(openai_router(state, generation=state.task == CAUSAL_LM, embeddings=embeddings))
+    app.include_router(tei_router(state, lambda request, items, truncate: _infer(request, state, items, truncate),
+                                  classifier=classifier, embeddings=embeddings))
     _document_limits(app, config)
     app.add_middleware(ServingMiddleware, max_body_bytes=config.max_body_bytes, metrics=metrics)
     return app
@@ -134,7 +139,6 @@ def _version() -> str:
 
 async def _load(state: ServingState, predictor: Predictor | None) -> None:
     config = state.config
-    state.task = CLASSIFICATION if predictor is not None else artifact_task(state.model_dir)
     if state.task != CLASSIFICATION:
         await _load_services(state)
         return
@@ -235,6 +239,8 @@ def _document_limits(app: FastAPI, config: ServeConfig) -> None:
         texts = {"type": "array", "items": text, "minItems": 1, "maxItems": config.max_texts}
         components = schema["components"]["schemas"]
         components["ClassifyRequest"]["properties"]["texts"].update(texts)
+        if "TokenizeRequest" in components:  # TEI's /tokenize: a text or a list of texts, same limits
+            components["TokenizeRequest"]["properties"]["inputs"]["anyOf"] = [text, texts]
         return schema
 
     app.openapi = openapi

@@ -31,7 +31,7 @@ from lmforge.serving.limits import LimitExceeded, check_texts
 
 
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     model: str | None = None
     messages: list[dict] = Field(..., description="[{'role': 'system'|'user'|'assistant', 'content': ...}, ...]")
     max_tokens: int | None = Field(None, ge=1)
@@ -53,7 +53,7 @@ class CompletionRequest(ChatRequest):
 
 
 class EmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     model: str | None = None
     input: str | list[str] | list[int] | list[list[int]]
     encoding_format: str = Field("float", pattern="^(float|base64)$")
@@ -86,8 +86,19 @@ def _sse(payload: dict | str) -> bytes:
     return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
 
 
-def openai_router(state) -> APIRouter:
-    router = APIRouter(tags=["openai"])
+def openai_router(state, generation: bool = True, embeddings: bool = True) -> APIRouter:
+    """The routes of what this server serves: ``generation`` (models, chat, completions), ``embeddings``."""
+    router = APIRouter(tags=["openai"], responses=access.ERRORS)
+    if generation or embeddings:
+        _models_route(router, state)
+    if generation:
+        _generation_routes(router, state)
+    if embeddings:
+        _embedding_routes(router, state)
+    return router
+
+
+def _models_route(router: APIRouter, state) -> None:
 
     @router.get("/v1/models")
     async def models():
@@ -102,6 +113,8 @@ def openai_router(state) -> APIRouter:
                          "owned_by": "lmforge"})
         return {"object": "list", "data": data}
 
+
+def _generation_routes(router: APIRouter, state) -> None:
     @router.post("/v1/chat/completions")
     async def chat_completions(body: ChatRequest, request: Request):
         """Chat with the model through its chat template (OpenAI's shape; ``stream: true`` for SSE)."""
@@ -225,6 +238,8 @@ def openai_router(state) -> APIRouter:
                 task.cancel()
             await access.record_tokens(state, admission, completion_tokens)
 
+
+def _embedding_routes(router: APIRouter, state) -> None:
     @router.post("/v1/embeddings")
     async def embeddings(body: EmbeddingRequest, request: Request):
         """Sentence embeddings (the model's own pooling and normalisation); ``encoding_format`` float or base64
@@ -260,5 +275,3 @@ def openai_router(state) -> APIRouter:
         return JSONResponse({"object": "list", "data": data, "model": encoder.name,
                              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}},
                             headers=access.headers(admission))
-
-    return router

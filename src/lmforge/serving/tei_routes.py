@@ -32,7 +32,7 @@ Inputs = str | list[str] | list[list[str]]
 
 
 class TEIInputs(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     inputs: Inputs | dict = Field(..., description="a text, a pair [a, b], or a batch [[a], [b]] / [[a, b], ...]")
     raw_scores: bool = False
     truncate: bool = False
@@ -43,7 +43,7 @@ class TEIInputs(BaseModel):
 
 
 class RerankRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     query: str
     texts: list[str]
     raw_scores: bool = False
@@ -53,7 +53,7 @@ class RerankRequest(BaseModel):
 
 
 class TokenizeRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     inputs: str | list[str]
     add_special_tokens: bool = True
     prompt_name: str | None = None
@@ -92,9 +92,11 @@ def _scored(logits: np.ndarray, raw: bool, labels: list[str], top_k: int | None 
     return out
 
 
-def tei_router(state, classify) -> APIRouter:
-    """``classify(request, items, truncate)`` → (logits, admission): the classification path of ``app.py``."""
-    router = APIRouter(tags=["tei"])
+def tei_router(state, classify, classifier: bool = True, embeddings: bool = False) -> APIRouter:
+    """TEI's routes for a ``classifier`` (predict, rerank of pairs) and/or ``embeddings`` (embed, similarity,
+    rerank by cosine); ``classify(request, items, truncate)`` → (logits, tokens, admission) is the
+    classification path of ``app.py``."""
+    router = APIRouter(tags=["tei"], responses=access.ERRORS)
 
     async def predict_items(request: Request, inputs, raw: bool, truncate: bool, top_k: int | None = None):
         items, single = parse_tei_inputs(inputs)
@@ -102,14 +104,12 @@ def tei_router(state, classify) -> APIRouter:
         out = _scored(logits, raw, state.predictor.labels, top_k)
         return out, single, admission
 
-    @router.post("/predict", responses={422: {}, 413: {}})
     async def predict(body: TEIInputs, request: Request):
         """Classify (TEI): one text or pair → a list of {label, score}, best first; a batch → one list each."""
         access.require_ready(state, state.predictor)
         out, single, admission = await predict_items(request, body.inputs, body.raw_scores, body.truncate)
         return JSONResponse(out[0] if single else out, headers=access.headers(admission))
 
-    @router.post("/", include_in_schema=True, summary="TEI / Inference API root: by the model's task")
     async def root(body: TEIInputs, request: Request):
         """What TEI's ``POST /`` does for this model: classify, embed, or sentence similarity."""
         if state.predictor is not None:
@@ -146,7 +146,6 @@ def tei_router(state, classify) -> APIRouter:
         state.metrics.tokens.inc(tokens)
         return vectors, admission
 
-    @router.post("/embed")
     async def embed(body: TEIInputs, request: Request):
         """Embeddings (TEI): always a list of vectors, one per input; ``normalize`` (default true), ``truncate``."""
         texts = [body.inputs] if isinstance(body.inputs, str) else body.inputs
@@ -163,7 +162,6 @@ def tei_router(state, classify) -> APIRouter:
         vectors, admission = await embed_texts(request, [source, *others], True, True)
         return JSONResponse((vectors[1:] @ vectors[0]).tolist(), headers=access.headers(admission))
 
-    @router.post("/rerank")
     async def rerank(body: RerankRequest, request: Request):
         """Texts ordered by relevance to ``query``: [{index, score[, text]}], best first."""
         if state.predictor is not None:
@@ -194,7 +192,6 @@ def tei_router(state, classify) -> APIRouter:
                         for i, (a, b) in zip(enc["input_ids"], enc["offset_mapping"])])
         return out
 
-    @router.get("/info")
     async def info():
         """The served model (TEI's /info fields)."""
         card = state.card or {}
@@ -219,6 +216,14 @@ def tei_router(state, classify) -> APIRouter:
                 "max_client_batch_size": c.max_texts, "tokenization_workers": 1, "version": card.get("version"),
                 "task": state.task}
 
+    if classifier:
+        router.add_api_route("/predict", predict, methods=["POST"], summary="classify (TEI)")
+    if classifier or embeddings:
+        router.add_api_route("/", root, methods=["POST"], summary="TEI / Inference API root: by the model's task")
+        router.add_api_route("/rerank", rerank, methods=["POST"], summary="rerank texts against a query (TEI)")
+    if embeddings:
+        router.add_api_route("/embed", embed, methods=["POST"], summary="embeddings (TEI)")
+    router.add_api_route("/info", info, methods=["GET"], summary="the served model (TEI)")
     return router
 
 
