@@ -56,6 +56,13 @@ def read_pooling(model_dir: Path) -> tuple[str, bool, int | None]:
     return mode, normalize, max_len
 
 
+def model_dir_is(model_dir: Path, find) -> bool:
+    try:
+        return Path(model_dir).resolve() == Path(find()).resolve()
+    except Exception:  # noqa: BLE001 - the bundled model is not installed: then it is not that one
+        return False
+
+
 def pool(hidden: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
     """(B, T, C) token states and (B, T) mask → (B, C), as sentence-transformers' Pooling does."""
     m = mask.unsqueeze(-1).to(hidden.dtype)
@@ -87,7 +94,9 @@ class SentenceEncoder:
             model = AutoModel.from_pretrained(model_dir)
         base = getattr(model, "base_model", model)
         limit = max_len or min(getattr(model.config, "max_position_embeddings", 512), 512)
-        name = model_dir.name if model_dir.name != "model" else model_dir.parent.name
+        from lmforge.models.pretrained import DEFAULT_MODEL, bundled_model_dir
+
+        name = DEFAULT_MODEL if model_dir_is(model_dir, bundled_model_dir) else model_dir.name
         return cls(base, load_tokenizer(model_dir), mode, normalize, limit, name=name)
 
     def tokenize(self, texts: Sequence[str], truncate: bool = True) -> list[list[int]]:
