@@ -45,6 +45,10 @@ def cmd_finetune(args) -> None:
     from lmforge import api
     from lmforge.config import FinetuneConfig
 
+    if getattr(args, "task", None) == "sft":  # instruction tuning of a causal LM: `lmforge sft` takes over
+        from lmforge.generation.cli import finetune_as_sft
+
+        return finetune_as_sft(args.argv)
     config = dataclass_from_args(FinetuneConfig, args)
     result = api.finetune(args.train, args.output, args.dev, config=config, resume=args.resume,
                           overwrite=args.overwrite, quiet=args.quiet)
@@ -105,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
     p.add_argument("--overwrite", action="store_true", help="replace what --output holds")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--task", default="classification", choices=("classification", "sft"),
+                   help="classification, or sft: instruction tuning of a causal LM (see `lmforge sft --help`)")
     add_dataclass_flags(p, FinetuneConfig)
     p.set_defaults(func=cmd_finetune)
 
@@ -145,6 +151,7 @@ COMMAND_MODULES: list[str] = ["lmforge.serving.cli", "lmforge.data.cli", "lmforg
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     from lmforge.costs.meter import count_process_startup
     from lmforge.tracking.store import set_tracking_uri
 

@@ -40,6 +40,18 @@ def build_tiny_llama(directory: Path, layers: int = 2, hidden: int = 32, seed: i
     return directory
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models on a shared 2-core machine: two torch threads spin against other jobs and made a tiny
+    step ~500x slower than one thread (measured 2.4 s vs 5 ms); one thread is also what tiny ops need."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory) -> Path:
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))

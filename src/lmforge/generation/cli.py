@@ -70,7 +70,49 @@ def cmd_chat(args) -> None:
         messages.append({"role": "assistant", "content": "".join(reply)})
 
 
+def cmd_sft(args) -> None:
+    from lmforge.cli import dataclass_from_args
+    from lmforge.generation.sft import SFTConfig, finetune_sft
+
+    manifest = finetune_sft(args.train, args.output, dataclass_from_args(SFTConfig, args), quiet=args.quiet,
+                            overwrite=args.overwrite)
+    m = manifest["metrics"]["heldout"]
+    shown = ", ".join(f"{k} {m[k]:.4f}" for k in ("loss", "perplexity", "rougeL", "ends_with_eos") if k in m)
+    print(f"saved {args.output}  (held out: {shown})")
+    print(f"{manifest['training']['tokens_per_s']} tokens/s, {manifest['wall_s']:.0f} s")
+
+
+def finetune_as_sft(argv: list[str]) -> None:
+    """``lmforge finetune DATA --task sft …`` is ``lmforge sft DATA …``: the same flags, SFT's defaults
+    (LoRA, its learning rate) — re-parsed, so only the flags the user gave count."""
+    from lmforge.cli import build_parser
+
+    after = argv[argv.index("finetune") + 1:]  # global flags before it were applied already
+    rest, i = [], 0
+    while i < len(after):
+        if after[i] == "--task":
+            i += 2
+            continue
+        if not after[i].startswith("--task="):
+            rest.append(after[i])
+        i += 1
+    args = build_parser().parse_args(["sft", *rest])
+    args.func(args)
+
+
 def register(subparsers) -> None:
+    from lmforge.cli import add_dataclass_flags
+    from lmforge.generation.sft import SFTConfig
+
+    p = subparsers.add_parser("sft", help="supervised fine-tuning of a causal LM on instruction/response data "
+                                          "(same as `lmforge finetune DATA --task sft`)")
+    p.add_argument("train", help="Alpaca JSON, chat JSONL ('messages') or CSV (instruction, response)")
+    p.add_argument("--output", "-o", required=True, help="directory for the tuned model")
+    p.add_argument("--overwrite", action="store_true", help="replace what --output holds")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_dataclass_flags(p, SFTConfig)
+    p.set_defaults(func=cmd_sft)
+
     for name, func, help_text in (
             ("generate", cmd_generate, "generate text from a prompt with a causal LM (streams to the terminal)"),
             ("chat", cmd_chat, "chat with an instruction model in the terminal (streaming, its chat template)")):
