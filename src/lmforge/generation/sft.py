@@ -41,6 +41,7 @@ class SFTConfig:
     max_length: int = setting(384, "tokens per example (prompt + response); longer ones are cut")
     dev_fraction: float = setting(0.1, "share of the examples held out for evaluation")
     max_examples: int | None = setting(None, "use at most this many training examples (a time budget)")
+    max_eval_examples: int = setting(256, "held-out examples scored for loss/perplexity (a time budget)")
     eval_generate: int = setting(32, "held-out prompts generated for ROUGE-L and the EOS share (0: none)")
     max_new_tokens: int = setting(256, "longest generated reply in evaluation")
     lora_r: int = setting(16, "LoRA rank")
@@ -61,6 +62,13 @@ class SFTConfig:
         if problems:
             raise ConfigError(problems)
         return dataclasses.replace(self, lr=self.lr or (2e-4 if self.method == "lora" else 2e-5))
+
+
+def split_conversations(conversations: list, fraction: float, seed: int) -> tuple[list, list]:
+    """(train, held out): a seeded shuffle, ``fraction`` held out (at least one)."""
+    order = np.random.default_rng(seed).permutation(len(conversations)).tolist()
+    held = max(1, int(round(fraction * len(conversations))))
+    return [conversations[i] for i in order[held:]], [conversations[i] for i in order[:held]]
 
 
 def response_loss(model, batch) -> torch.Tensor:
@@ -158,11 +166,8 @@ def finetune_sft(train: str | Path, output: str | Path, config: SFTConfig | None
         tokenizer = load_tokenizer(base_dir)
         ensure_chat_template(tokenizer)
         conversations = load_conversations(train, cfg.prompt_column, cfg.response_column)
-        rng = np.random.default_rng(cfg.seed)
-        order = rng.permutation(len(conversations)).tolist()
-        held = max(1, int(round(cfg.dev_fraction * len(conversations))))
-        dev_conv = [conversations[i] for i in order[:held]]
-        train_conv = [conversations[i] for i in order[held:]][:cfg.max_examples]
+        train_conv, dev_conv = split_conversations(conversations, cfg.dev_fraction, cfg.seed)
+        train_conv = train_conv[:cfg.max_examples]
         train_ex = [tokenize_conversation(tokenizer, c, cfg.max_length) for c in train_conv]
         dev_ex = [tokenize_conversation(tokenizer, c, cfg.max_length) for c in dev_conv]
         train_ex = [e for e in train_ex if any(x != IGNORE for x in e[1])]
@@ -170,7 +175,8 @@ def finetune_sft(train: str | Path, output: str | Path, config: SFTConfig | None
         torch.manual_seed(cfg.seed)
         with quiet_transformers():
             model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-        eval_dev = dev_ex[:max(cfg.batch_size * 8, 64)]  # the per-epoch score stays cheap
+        dev_ex = dev_ex[:cfg.max_eval_examples]
+        eval_dev = dev_ex[:min(len(dev_ex), 64)]  # the per-epoch score stays cheap
         if cfg.method == "lora":
             from peft import LoraConfig, TaskType, get_peft_model
 
@@ -205,7 +211,8 @@ def finetune_sft(train: str | Path, output: str | Path, config: SFTConfig | None
     shutil.rmtree(output / "checkpoints", ignore_errors=True)
     manifest = {"task": "causal-lm", "kind": "sft", "name": output.name, "config": dataclasses.asdict(cfg),
                 "base_model": str(base_dir), "data": {"train": str(train), "examples": len(train_ex),
-                                                      "held_out": len(dev_ex)},
+                                                      "held_out": len(dev_conv),
+                                                      "scored": len(dev_ex)},
                 "metrics": {"heldout": metrics}, "history": result.history,
                 "training": {"steps": result.counters["step"], "train_s": round(train_s, 1),
                              "tokens": result.counters["real_tokens"],

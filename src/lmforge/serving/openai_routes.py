@@ -45,6 +45,7 @@ class ChatRequest(BaseModel):
     seed: int | None = None
     stream: bool = False
     stream_options: dict | None = None
+    ignore_eos: bool = Field(False, description="keep generating past EOS (vLLM's extension; benchmarks)")
 
 
 class CompletionRequest(ChatRequest):
@@ -73,7 +74,8 @@ def _sampling(state, body: ChatRequest):
     # OpenAI's default temperature is 1; lmforge keeps it (send 0 for greedy, reproducible text).
     return SamplingParams(max_tokens=max_tokens, temperature=1.0 if body.temperature is None else body.temperature,
                           top_p=body.top_p or 1.0, top_k=body.top_k or 0,
-                          repetition_penalty=body.repetition_penalty or 1.0, stop=stop, seed=body.seed)
+                          repetition_penalty=body.repetition_penalty or 1.0, stop=stop, seed=body.seed,
+                          ignore_eos=body.ignore_eos)
 
 
 def _choice_params(params, n: int):
