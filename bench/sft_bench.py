@@ -31,9 +31,9 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--data", default=str(DATA))
     p.add_argument("--output", default="/tmp/lmf_sft_bitext")
-    p.add_argument("--max-examples", type=int, default=200)
-    p.add_argument("--eval-generate", type=int, default=10)
-    p.add_argument("--max-new-tokens", type=int, default=160)
+    p.add_argument("--max-examples", type=int, default=120)
+    p.add_argument("--eval-generate", type=int, default=6)
+    p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-eval-examples", type=int, default=48)
@@ -49,12 +49,12 @@ def main() -> None:
     base_dir = bundled_chat_model_dir()
     t0 = time.perf_counter()
     base = generation_metrics(AutoModelForCausalLM.from_pretrained(base_dir), load_tokenizer(base_dir),
-                              held[:args.eval_generate], args.max_new_tokens)
+                              held[:args.eval_generate], args.max_new_tokens, int8=True)
     base_s = time.perf_counter() - t0
     print(json.dumps({"untuned": base, "seconds": round(base_s, 1)}, ensure_ascii=False), flush=True)
     cfg = SFTConfig(max_examples=args.max_examples, eval_generate=args.eval_generate,
                     max_new_tokens=args.max_new_tokens, max_length=args.max_length, threads=args.threads,
-                    max_eval_examples=args.max_eval_examples)
+                    max_eval_examples=args.max_eval_examples, eval_int8=True)
     t0 = time.perf_counter()
     manifest = finetune_sft(args.data, args.output, cfg, quiet=False, overwrite=True)
     tuned = manifest["metrics"]["heldout"]

@@ -412,9 +412,16 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
     async def index():
         return HTMLResponse(page)
 
+    if state.task == CAUSAL_LM:
+        chat_page = (STATIC / "chat.html").read_text()
+
+        @app.get("/chat", response_class=HTMLResponse, include_in_schema=False)
+        async def chat():
+            return HTMLResponse(chat_page)
+
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str, request: Request):
-        types = {"app.js": "text/javascript", "style.css": "text/css"}
+        types = {"app.js": "text/javascript", "style.css": "text/css", "chat.js": "text/javascript"}
         if name not in types:
             return _error(request, 404, f"no static file '{name}'", "validation")
         return Response((STATIC / name).read_bytes(), media_type=types[name])
