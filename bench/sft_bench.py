@@ -36,6 +36,7 @@ def main() -> None:
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--max-eval-examples", type=int, default=48)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -52,7 +53,7 @@ def main() -> None:
                               held[:args.eval_generate], args.max_new_tokens, int8=True)
     base_s = time.perf_counter() - t0
     print(json.dumps({"untuned": base, "seconds": round(base_s, 1)}, ensure_ascii=False), flush=True)
-    cfg = SFTConfig(max_examples=args.max_examples, eval_generate=args.eval_generate,
+    cfg = SFTConfig(lr=args.lr, max_examples=args.max_examples, eval_generate=args.eval_generate,
                     max_new_tokens=args.max_new_tokens, max_length=args.max_length, threads=args.threads,
                     max_eval_examples=args.max_eval_examples, eval_int8=True)
     t0 = time.perf_counter()
