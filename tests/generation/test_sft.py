@@ -88,3 +88,18 @@ def test_lora_is_the_default_and_exports_the_merged_model_and_the_adapter(tiny_l
     with torch.no_grad():
         assert torch.allclose(merged(ids).logits, adapted(ids).logits, atol=1e-4)  # merged == unmerged
         assert not torch.allclose(merged(ids).logits, base(ids).logits, atol=1e-4)  # and it did train
+
+
+def test_the_chinese_alpaca_demo_runs_end_to_end_on_a_tiny_model(tiny_llama, tmp_path):
+    """The real alpaca_zh file (1,000 rows) through reading, the chat template, THE loop and evaluation; a
+    tiny model and a few examples keep it fast (the quality run is bench/sft_bench.py)."""
+    from lmforge.generation.sft import SFTConfig, finetune_sft
+    from tests.conftest import shared_data
+
+    data = shared_data("alpaca_demo", "alpaca_zh_demo.json")
+    manifest = finetune_sft(data, tmp_path / "zh", SFTConfig(model=str(tiny_llama), max_examples=16, max_length=128,
+                                                             eval_generate=2, max_new_tokens=8,
+                                                             max_eval_examples=8, threads=1), quiet=True)
+    # examples whose reply was cut off entirely by max_length are dropped (nothing to learn)
+    assert manifest["data"]["held_out"] == 100 and 10 <= manifest["data"]["examples"] <= 16
+    assert set(manifest["metrics"]["heldout"]) >= {"loss", "perplexity", "rougeL", "ends_with_eos"}
