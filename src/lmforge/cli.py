@@ -92,7 +92,7 @@ def cmd_predict(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lmforge import __version__
+    from lmforge.version import __version__
     from lmforge.config import FinetuneConfig
 
     parser = argparse.ArgumentParser(prog="lmforge", description="Fine-tune, evaluate, compress, serve and "
@@ -109,8 +109,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
     p.add_argument("--overwrite", action="store_true", help="replace what --output holds")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    p.add_argument("--task", default="classification", choices=("classification", "sft"),
-                   help="classification, or sft: instruction tuning of a causal LM (see `lmforge sft --help`)")
     add_dataclass_flags(p, FinetuneConfig)
     p.set_defaults(func=cmd_finetune)
 
@@ -152,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    from lmforge.costs.meter import count_process_startup
+    from lmforge.metering.meter import count_process_startup
     from lmforge.tracking.store import set_tracking_uri
 
     if argv is None:  # the `lmforge` process itself pays for its machine from process start (imports included)

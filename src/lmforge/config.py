@@ -63,6 +63,9 @@ class FinetuneConfig:
     price_per_hour: float | None = setting(None, "$ per hour of the machine, for the cost estimate "
                                                  "(default: by hardware class, see README)")
     threads: int | None = setting(None, "CPU threads for torch (default: physical cores)")
+    task: str = setting("text-classification", "what the model predicts: a registered task (lmforge.tasks), "
+                                               "e.g. text-classification; sft: instruction tuning of a causal LM "
+                                               "(`lmforge sft --help`)")
 
     def validate(self) -> FinetuneConfig:
         problems = []

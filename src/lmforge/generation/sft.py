@@ -148,7 +148,7 @@ def finetune_sft(train: str | Path, output: str | Path, config: SFTConfig | None
     from transformers import AutoModelForCausalLM
 
     from lmforge.artifacts import library_versions, write_manifest
-    from lmforge.costs import Meter
+    from lmforge.metering import Meter
     from lmforge.data.batching import length_bucketed_batches
     from lmforge.generation.chat_template import ensure_chat_template
     from lmforge.generation.convert import resolve_chat_model
