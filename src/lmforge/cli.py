@@ -58,6 +58,10 @@ def cmd_finetune(args) -> None:
     from lmforge import api
     from lmforge.config import FinetuneConfig
 
+    if getattr(args, "task", None) == "sft":  # instruction tuning of a causal LM: `lmforge sft` takes over
+        from lmforge.generation.cli import finetune_as_sft
+
+        return finetune_as_sft(args.argv)
     if args.log_model:  # read by tracking when the run is logged (and by the processes this one starts)
         os.environ["LMFORGE_TRACKING_LOG_MODEL"] = "1"
     config = dataclass_from_args(FinetuneConfig, args)
@@ -162,7 +166,8 @@ def register(sub) -> None:
 
 # Each stage's commands live beside the stage: a module with ``register(subparsers)`` that adds its parsers.
 COMMAND_MODULES: list[str] = ["lmforge.cli", "lmforge.serving.cli", "lmforge.data.cli", "lmforge.compression.cli",
-                              "lmforge.costs.cli", "lmforge.tracking.cli", "lmforge.pipeline.cli"]
+                              "lmforge.costs.cli", "lmforge.tracking.cli", "lmforge.pipeline.cli",
+                              "lmforge.generation.cli"]
 # Which module registers each command, and its one-line help. Start-up reads only this table and registers
 # the one module whose command runs: registering them all imports every stage's settings (numpy, torch, yaml
 # …), which made `lmforge --help` take seconds. tests/test_cli_startup.py checks the table against what the
@@ -187,6 +192,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                     "skipping unchanged stages and resuming interrupted ones"),
     "tune": ("lmforge.pipeline.cli", "search learning rate, batch size, epochs and method with Optuna "
                                      "(accuracy or accuracy per dollar), pruning bad trials early"),
+    "sft": ("lmforge.generation.cli", "supervised fine-tuning of a causal LM on instruction/response data"),
+    "generate": ("lmforge.generation.cli", "generate text from a prompt with a causal LM (streams to the terminal)"),
+    "chat": ("lmforge.generation.cli", "chat with an instruction model in the terminal (streaming)"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--tracking-uri",)
 

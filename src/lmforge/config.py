@@ -67,7 +67,8 @@ class FinetuneConfig:
                                                  "(default: by hardware class, see README)")
     threads: int | None = setting(None, "CPU threads for torch (default: physical cores)")
     task: str = setting("text-classification", "what the model predicts: a registered task (lmforge.tasks), "
-                                               "e.g. text-classification")
+                                               "e.g. text-classification; sft: instruction tuning of a causal LM "
+                                               "(`lmforge sft --help`)")
 
     def validate(self) -> FinetuneConfig:
         problems = []
