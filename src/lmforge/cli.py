@@ -192,9 +192,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                     "skipping unchanged stages and resuming interrupted ones"),
     "tune": ("lmforge.pipeline.cli", "search learning rate, batch size, epochs and method with Optuna "
                                      "(accuracy or accuracy per dollar), pruning bad trials early"),
-    "sft": ("lmforge.generation.cli", "supervised fine-tuning of a causal LM on instruction/response data"),
+    "sft": ("lmforge.generation.cli", "supervised fine-tuning of a causal LM on instruction/response data "
+                                      "(same as `lmforge finetune DATA --task sft`)"),
     "generate": ("lmforge.generation.cli", "generate text from a prompt with a causal LM (streams to the terminal)"),
-    "chat": ("lmforge.generation.cli", "chat with an instruction model in the terminal (streaming)"),
+    "chat": ("lmforge.generation.cli", "chat with an instruction model in the terminal (streaming, its chat template)"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--tracking-uri",)
 
