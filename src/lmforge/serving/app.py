@@ -35,6 +35,7 @@ from lmforge.serving.batcher import BatchStats, DynamicBatcher
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
 from lmforge.serving.metrics import ServerMetrics
+from lmforge.serving.redaction import RequestPrivacy
 from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard, TEIPrediction,
                                      TEIPredictRequest)
 from lmforge.serving.settings import ServeConfig
@@ -59,6 +60,7 @@ class ServingState:
     load_error: str | None = None
     draining: bool = False
     card: dict = field(default_factory=dict)
+    privacy: RequestPrivacy = field(default_factory=RequestPrivacy)
 
     @property
     def ready(self) -> bool:
@@ -72,6 +74,8 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     config = (config or ServeConfig()).validate()
     metrics = ServerMetrics()
     state = ServingState(Path(model_dir), config, metrics, KeyStore(model_dir))
+    state.privacy = RequestPrivacy(config.redact_pii, config.request_log, config.pii_kinds, config.pii_region,
+                                   counter=metrics.pii_redacted)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -266,6 +270,9 @@ async def _infer(request: Request, state: ServingState, texts: list[str], trunca
     if state.keys.keys_exist():
         key = _api_key(request)
         state.keys.authenticate(key)  # 401 before any work is done for an unknown caller
+    # --redact-pii: placeholders for the log, and for the model with "model"
+    texts, redacted = state.privacy.for_model(texts)
+    request.scope.setdefault("state", {})["redacted_texts"] = redacted
     encode = _encoder(predictor, truncate)
     encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, texts)) > OFF_LOOP_CHARS
                else encode(texts))
@@ -310,6 +317,8 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
         best = probs.argmax(axis=-1)
         results = [{"label": labels[b], "score": float(row[b]), "scores": dict(zip(labels, row.tolist()))}
                    for row, b in zip(probs, best.tolist())]
+        state.privacy.log(_request_id(request), "/v1/classify", body.texts,
+                          request.scope["state"].get("redacted_texts"), [r["label"] for r in results])
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
 
@@ -325,6 +334,8 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
         labels = state.predictor.labels
         out = [[{"label": labels[j], "score": float(row[j])} for j in np.argsort(-row, kind="stable").tolist()]
                for row in values]
+        state.privacy.log(_request_id(request), "/predict", texts, request.scope["state"].get("redacted_texts"),
+                          [o[0]["label"] for o in out])
         return JSONResponse(out[0] if single else out, headers=admission.headers if admission else None)
 
     @app.get("/health", tags=["operations"])
