@@ -190,7 +190,8 @@ def build_plan(cfg: FinetuneConfig, model, newly_initialized, tokenizer, enc_tra
             model.get_input_embeddings().weight.requires_grad_(False)
         freeze_lower_layers(model, cfg.freeze_layers)
 
-    fast_forward = supports_cls_forward(model)
+    # DP-SGD needs Opacus' per-example gradient hooks on the modules: the hand-written forward has none
+    fast_forward = supports_cls_forward(model) and cfg.dp_epsilon is None
 
     def loss(module, batch):
         labels = batch.pop("labels")
@@ -261,12 +262,22 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         enc_train, truncated = encode(tokenizer, train_data.texts, cfg.max_length)
         enc_dev, _ = encode(tokenizer, dev_data.texts, cfg.max_length)
 
+        if cfg.dp_epsilon is not None:  # refused before any work when DP-SGD cannot account for the settings
+            from lmforge.training.privacy import check_private_config, make_private
+
+            problems = check_private_config(cfg, len(enc_train), resume=resume, processes=accelerator.num_processes)
+            if problems:
+                raise ConfigError(problems)
         plan, export_model = build_plan(cfg, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev, y_dev, len(labels))
+        if cfg.dp_epsilon is not None:
+            plan = make_private(plan, cfg, len(enc_train), cfg.epochs)
         if main:  # what is needed to resume and to account for the run, before any step (a bad setting
             (output / "checkpoints").mkdir(parents=True, exist_ok=True)  # found above leaves nothing behind)
             write_manifest(output / "checkpoints", {"config": cfg.to_dict()})
         settings = LoopSettings(epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
+                                warmup_ratio=cfg.warmup_ratio,
+                                # under DP-SGD each example's gradient is clipped instead (dp_max_grad_norm)
+                                max_grad_norm=0.0 if plan.privacy is not None else cfg.max_grad_norm,
                                 eval_every=cfg.eval_every, patience=cfg.patience,
                                 checkpoint_every=cfg.checkpoint_every, quiet=quiet, resume=resume)
         torch.manual_seed(cfg.seed)  # dropout stream
@@ -309,8 +320,13 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         **meter.report(cfg.price_per_hour),
         "versions": library_versions(),
     }
+    if plan.privacy is not None:
+        manifest["privacy"] = plan.privacy.report()
+        # a TF-IDF model of the same rows would be a non-private release of them
+        manifest["baseline"] = {"skipped": "not trained in a DP-SGD run (it would not be private)"}
     write_manifest(output, manifest)
-    record_baseline(output, manifest, train_data, dev_data)  # TF-IDF + logistic regression beside it, priced
+    if plan.privacy is None:
+        record_baseline(output, manifest, train_data, dev_data)  # TF-IDF + logistic regression beside it, priced
     log_stage("finetune", output, manifest)  # MLflow; a tracking failure is a warning, never an error
     shutil.rmtree(output / "checkpoints", ignore_errors=True)
     accelerator.wait_for_everyone()
