@@ -55,6 +55,10 @@ def cmd_finetune(args) -> None:
     print(f"saved {result.output}  (dev: {dev})")
     print(f"{training['samples_per_s']} samples/s, padding {100 * training['padding_fraction']:.1f}% of tokens, "
           f"{result.manifest['wall_s']:.0f} s, ~${result.manifest['cost']['usd']:.4f}")
+    if "privacy" in result.manifest:  # --dp-epsilon
+        p = result.manifest["privacy"]
+        print(f"DP-SGD: ε spent {p['epsilon_spent']} of {p['epsilon_target']} at δ {p['delta']:.2e} "
+              f"(noise multiplier {p['noise_multiplier']}, {p['steps_taken']} steps)")
 
 
 def cmd_evaluate(args) -> None:
