@@ -34,6 +34,10 @@ def test_dp_run_records_the_epsilon_spent(tmp_path, tiny_encoder, train_csv, met
     assert result.manifest["baseline"] == {"skipped": "not trained in a DP-SGD run (it would not be private)"}
     assert (out / "model.safetensors").exists()
     assert lmforge.predict(out, ["the film was superb"])[0].label in ("pos", "neg")  # an ordinary artifact
+    if method == "head":  # the evaluation report carries the guarantee
+        metrics = lmforge.evaluate(out, train_csv)
+        assert metrics["privacy"]["epsilon_spent"] == privacy["epsilon_spent"]
+        assert "DP-SGD ε spent" in (out / "eval" / "train" / "report.html").read_text()
 
 
 def test_more_budget_less_noise_and_the_accountant_agrees():

@@ -77,6 +77,10 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
     errors = [item[2] for item in sorted(worst, key=lambda x: (-x[0], x[1]))]
     metrics.update({"model": str(model_dir), "data": str(data), "text_column": text_col, "label_column": label_col,
                     "most_confident_errors": errors, "backend": predictor.backend.name})
+    privacy = read_manifest(model_dir).get("privacy")
+    if privacy:  # a DP-SGD model: its guarantee travels with its scores
+        metrics["privacy"] = {k: privacy.get(k) for k in ("epsilon_spent", "delta", "noise_multiplier", "steps_taken",
+                                                          "accountant")}
     figures = {
         "confusion_matrix": confusion_matrix_png(metrics["confusion_matrix"]["matrix"], predictor.labels,
                                                  output / "confusion_matrix.png"),
