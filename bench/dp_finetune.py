@@ -19,6 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("LMFORGE_TRACKING", "off")
 
 import lmforge  # noqa: E402
@@ -36,7 +37,13 @@ def main() -> None:
     ap.add_argument("--train", default=str(REPO / "examples" / "data" / "sst2-train-4000.tsv"))
     ap.add_argument("--test", default=str(REPO / "examples" / "data" / "sst2-test.tsv"))
     ap.add_argument("--out", default=str(REPO / "bench" / "out" / "dp"))
+    ap.add_argument("--share-features", action="store_true", help="head: compute the frozen encoder's features "
+                    "once for all arms (bench/shared_features.py; changes no number, only time)")
     args = ap.parse_args()
+    if args.share_features:
+        from shared_features import share_features
+
+        share_features(REPO / "bench" / "out" / "minilm-features.pkl")
     results = []
     for eps_text in args.epsilons.split(","):
         eps = float(eps_text)

@@ -6,7 +6,7 @@
 Arms: centralised (epochs = rounds × local epochs, the same example-gradient count as one federated run),
 then 5 and 10 clients, IID and label-skewed (Dirichlet α = 0.5). Same batch size, learning rate and seed
 everywhere. With the head method the frozen encoder's features of each distinct text are computed once and
-shared by the arms (the encoder is the same frozen MiniLM in every arm, so this changes no number but time).
+shared by the arms (bench/shared_features.py: the same frozen MiniLM in every arm, so no number changes).
 """
 
 from __future__ import annotations
@@ -19,33 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("LMFORGE_TRACKING", "off")
 
 import lmforge  # noqa: E402
-import lmforge.training.finetune as finetune_module  # noqa: E402
 from lmforge.config import FinetuneConfig  # noqa: E402
 from lmforge.federated.simulation import FederatedConfig, run_federated  # noqa: E402
-
-FEATURES: dict = {}
-
-
-def share_features() -> None:
-    """Memoise the head method's frozen-encoder features per distinct token sequence (bench only)."""
-    original = finetune_module.batched_logits
-
-    def cached(forward, encoded, pad_id):
-        keys = [tuple(ids) for ids in encoded]
-        missing = [k for k in dict.fromkeys(keys) if k not in FEATURES]
-        if missing:
-            FEATURES.update(zip(missing, original(forward, [list(k) for k in missing], pad_id)))
-        return np.stack([FEATURES[k] for k in keys])
-
-    finetune_module.batched_logits = cached
-
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -58,7 +39,9 @@ def main() -> None:
     ap.add_argument("--out", default=str(REPO / "bench" / "out" / "federated"))
     args = ap.parse_args()
     if args.method == "head":
-        share_features()
+        from shared_features import share_features
+
+        share_features(REPO / "bench" / "out" / "minilm-features.pkl")
     recipe = dict(method=args.method, batch_size=32, lr=1e-2 if args.method == "head" else 1e-3, seed=0)
     out, rows = Path(args.out), []
 

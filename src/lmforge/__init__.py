@@ -8,8 +8,8 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 from lmforge.api import evaluate, finetune, predict  # noqa: E402
 from lmforge.errors import ArtifactError, ConfigError, DataError, LmforgeError, ServingError  # noqa: E402
+from lmforge.version import __version__  # noqa: E402
 
-__version__ = "0.1.0"
 __all__ = ["ArtifactError", "Client", "ConfigError", "DataError", "LmforgeError", "ServingError", "evaluate",
            "finetune", "predict", "__version__"]
 

@@ -92,7 +92,7 @@ def cmd_predict(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lmforge import __version__
+    from lmforge.version import __version__
     from lmforge.config import FinetuneConfig
 
     parser = argparse.ArgumentParser(prog="lmforge", description="Fine-tune, evaluate, compress, serve and "
@@ -149,7 +149,7 @@ COMMAND_MODULES: list[str] = ["lmforge.serving.cli", "lmforge.data.cli", "lmforg
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from lmforge.costs.meter import count_process_startup
+    from lmforge.metering.meter import count_process_startup
     from lmforge.tracking.store import set_tracking_uri
 
     if argv is None:  # the `lmforge` process itself pays for its machine from process start (imports included)

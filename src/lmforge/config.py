@@ -63,6 +63,8 @@ class FinetuneConfig:
     price_per_hour: float | None = setting(None, "$ per hour of the machine, for the cost estimate "
                                                  "(default: by hardware class, see README)")
     threads: int | None = setting(None, "CPU threads for torch (default: physical cores)")
+    task: str = setting("text-classification", "what the model predicts: a registered task (lmforge.tasks), "
+                                               "e.g. text-classification")
     dp_epsilon: float | None = setting(None, "train with DP-SGD (Opacus) to this privacy budget ε; lora or head "
                                              "(see lmforge.training.privacy)")
     dp_delta: float | None = setting(None, "δ of the (ε, δ) guarantee (default: 1/(n+1), n the training rows)")

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from lmforge.data.sources import Record, iter_records, peek_columns
 from lmforge.errors import DataError
+from lmforge.files import sha256_file
 
 TEXT_COLUMNS = ("text", "sentence", "sentence1", "content", "document", "review", "utterance", "query",
                 "question", "body", "tweet", "description")
@@ -93,14 +93,6 @@ def _is_int(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def choose_column(columns: list[str], wanted: str | None, candidates: tuple[str, ...], role: str,

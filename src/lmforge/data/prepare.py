@@ -31,7 +31,8 @@ import numpy as np
 from lmforge.config import setting
 from lmforge.data import decisions
 from lmforge.data.cleaning import CleaningConfig, TextCleaner
-from lmforge.data.examples import LabelSet, sha256_file
+from lmforge.data.examples import LabelSet
+from lmforge.files import refuse_to_replace, sha256_file
 from lmforge.data.near_duplicates import DuplicateIndex, NearDuplicateConfig, lsh_bands
 from lmforge.data.profile import TextProfile
 from lmforge.data.reading import chunked, open_rows
@@ -170,9 +171,7 @@ def _roles(paths: list[Path], cfg: PrepareConfig) -> list[int] | None:
 
 
 def _check_output(output: Path, overwrite: bool) -> None:
-    if output.exists() and any(output.iterdir()) and not overwrite:
-        raise DataError("the output directory is not empty", path=output,
-                        hint="choose a new directory, or pass --overwrite to replace what it holds")
+    refuse_to_replace(output, overwrite, error=DataError)
     output.mkdir(parents=True, exist_ok=True)
 
 
@@ -243,7 +242,7 @@ def prepare_data(inputs: list[str | Path], output: str | Path, config: PrepareCo
     """
     from tqdm import tqdm
 
-    from lmforge import __version__
+    from lmforge.version import __version__
     from lmforge.artifacts import write_manifest
 
     cfg = (config or PrepareConfig()).validate()

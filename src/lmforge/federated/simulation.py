@@ -173,7 +173,7 @@ def run_federated(train: str | Path, output: str | Path, dev: str | Path | None 
         raise missing_extra("lmforge federated", "privacy", "flwr") from None
     from accelerate import Accelerator
 
-    from lmforge.costs import Meter
+    from lmforge.metering import Meter
     from lmforge.training.loop import LoopSettings, trainable_weights
 
     fed = (federated or FederatedConfig()).validate()
@@ -234,26 +234,31 @@ def _quiet_flower(quiet: bool) -> None:
 
 
 def _load(train, dev, cfg: FinetuneConfig, output: Path, overwrite: bool) -> dict:
-    from lmforge.data.examples import LabelSet, load_labeled_texts
+    """Rows, labels, tokenizer and token ids, read by the task as `lmforge finetune` reads them."""
     from lmforge.models.pretrained import load_tokenizer, resolve_model_dir
-    from lmforge.training.finetune import configure_threads, encode, prepare_output, resolve_inputs, split_dev
+    from lmforge.tasks import get_task
+    from lmforge.threads import configure_threads
+    from lmforge.training.finetune import prepare_output, resolve_inputs, split_dev
 
+    task = get_task(cfg.task)
     train_path, dev_path = resolve_inputs(train, dev)
     prepare_output(output, False, overwrite)
     configure_threads(cfg.threads)
-    train_data = load_labeled_texts(train_path, cfg.text_column, cfg.label_column, cfg.encoding)
+    train_data = task.read(train_path, text_column=cfg.text_column, label_column=cfg.label_column,
+                           encoding=cfg.encoding)
     if dev_path is not None:
-        dev_data = load_labeled_texts(dev_path, train_data.text_column, train_data.label_column, cfg.encoding)
+        dev_data = task.read(dev_path, text_column=train_data.text_column, label_column=train_data.label_column,
+                             encoding=cfg.encoding)
     else:
         train_data, dev_data, _ = split_dev(train_data, cfg)
-    labels = LabelSet.from_labels(train_data.labels)
+    labels = task.label_space(train_data)
     model_dir = resolve_model_dir(cfg.model)
     tokenizer = load_tokenizer(model_dir)
-    enc_train, _ = encode(tokenizer, train_data.texts, cfg.max_length)
-    enc_dev, _ = encode(tokenizer, dev_data.texts, cfg.max_length)
-    return {"train": train_data, "dev": dev_data, "labels": labels, "model_dir": model_dir, "tokenizer": tokenizer,
-            "enc_train": enc_train, "y_train": np.array(labels.encode(train_data)), "enc_dev": enc_dev,
-            "y_dev": np.array(labels.encode(dev_data))}
+    enc_train, y_train, _ = task.encode_examples(tokenizer, train_data, labels, cfg.max_length)
+    enc_dev, y_dev, _ = task.encode_examples(tokenizer, dev_data, labels, cfg.max_length)
+    return {"task": task, "train": train_data, "dev": dev_data, "labels": labels, "model_dir": model_dir,
+            "tokenizer": tokenizer, "enc_train": enc_train, "y_train": np.asarray(y_train), "enc_dev": enc_dev,
+            "y_dev": np.asarray(y_dev)}
 
 
 def _partition(y_train: np.ndarray, fed: FederatedConfig, seed: int) -> list[list[int]]:
@@ -265,10 +270,8 @@ def _partition(y_train: np.ndarray, fed: FederatedConfig, seed: int) -> list[lis
 
 
 def _new_model(cfg: FinetuneConfig, data: dict):
-    from lmforge.models.pretrained import load_sequence_classifier
-
     torch.manual_seed(cfg.seed)  # the same initial head everywhere (the server's is sent out anyway)
-    return load_sequence_classifier(data["model_dir"], data["labels"].names)
+    return data["task"].build_model(data["model_dir"], data["labels"])
 
 
 def _plan_for(cfg: FinetuneConfig, data: dict, rows: list[int]):
@@ -278,7 +281,7 @@ def _plan_for(cfg: FinetuneConfig, data: dict, rows: list[int]):
     model, new = _new_model(cfg, data)
     enc = [data["enc_train"][i] for i in rows]
     y = data["y_train"][rows]
-    plan, _ = build_plan(cfg, model, new, data["tokenizer"], enc, y, enc[:1], y[:1], len(data["labels"]))
+    plan, _ = build_plan(cfg, data["task"], model, new, data["tokenizer"], enc, y, enc[:1], y[:1], data["labels"])
     plan.evaluate = lambda module: {"accuracy": 0.0}
     return plan
 
@@ -289,17 +292,18 @@ def _server_plan(cfg: FinetuneConfig, data: dict):
 
     model, new = _new_model(cfg, data)
     enc_dev, y_dev = data["enc_dev"], data["y_dev"]
-    return build_plan(cfg, model, new, data["tokenizer"], enc_dev[:1], y_dev[:1], enc_dev, y_dev,
-                      len(data["labels"]))
+    return build_plan(cfg, data["task"], model, new, data["tokenizer"], enc_dev[:1], y_dev[:1], enc_dev, y_dev,
+                      data["labels"])
 
 
 def _export(cfg: FinetuneConfig, export_model, tokenizer, output: Path):
     from lmforge.adapters.lora import export_lora
     from lmforge.artifacts import save_classifier
+    from lmforge.tasks import get_task
 
     if cfg.method == "lora":
         export_model = export_lora(export_model, output)
-    export_model.config.problem_type = "single_label_classification"
+    export_model.config.problem_type = get_task(cfg.task).problem_type
     save_classifier(export_model, tokenizer, output)
     return export_model
 
@@ -311,9 +315,10 @@ def _manifest(cfg, fed, data, parts, history, bytes_per_message, sampled, meter,
     from lmforge.models.pretrained import weights_sha256
 
     best = history[-1] if history else {}
-    names = data["labels"].names
+    names = list(data["labels"])
     return {
-        "kind": "text-classification",
+        "kind": data["task"].name,
+        "task": data["task"].name,
         "lmforge_task": "federated",
         "config": cfg.to_dict(),
         "federated": {**dataclasses.asdict(fed), "strategy": "FedAvg (flwr)", "runtime": "in-process Grid",

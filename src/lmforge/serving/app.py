@@ -30,7 +30,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lmforge.artifacts import read_manifest
 from lmforge.errors import LmforgeError, ServingError
-from lmforge.inference.predictor import Predictor, softmax
+from lmforge.inference.predictor import Predictor
+from lmforge.tasks.text_classification import softmax
 from lmforge.serving.batcher import BatchStats, DynamicBatcher
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
@@ -112,7 +113,7 @@ def app_from_environment() -> FastAPI:
 
 
 def _version() -> str:
-    from lmforge import __version__
+    from lmforge.version import __version__
 
     return __version__
 
@@ -138,11 +139,10 @@ async def _load(state: ServingState, predictor: Predictor | None) -> None:
 
 
 def _load_predictor(model_dir: Path, config: ServeConfig) -> Predictor:
-    import torch
+    from lmforge.threads import configure_threads, usable_cores
 
     # Each worker gets its share of the cores; intra-op threads beyond that only contend.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(config.threads or max(1, cores // config.workers))
+    configure_threads(config.threads or max(1, usable_cores() // config.workers))
     return Predictor.load(model_dir, backend=config.backend, max_tokens=config.max_batch_tokens,
                           max_batch=config.max_batch_size)
 
@@ -176,7 +176,8 @@ def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys
     cost = manifest.get("cost")
     if cost is not None:
         cost = {**cost, "wall_s": manifest.get("wall_s"), "hardware": manifest.get("hardware")}
-    return {"name": model_dir.name, "labels": list(predictor.labels), "backend": predictor.backend.name,
+    return {"name": model_dir.name, "task": predictor.task.name, "labels": list(predictor.labels),
+            "backend": predictor.backend.name,
             "max_length": predictor.max_length, "metrics": metrics, "confusion_matrix": confusion, "cost": cost,
             "limits": {"max_texts": config.max_texts, "max_chars": config.max_chars,
                        "max_body_bytes": config.max_body_bytes, "timeout_s": config.timeout_s}}
@@ -312,13 +313,9 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
     async def classify(body: ClassifyRequest, request: Request):
         """Classify texts: the most probable label, its probability and every class's, per text, in order."""
         logits, tokens, admission = await _infer(request, state, body.texts)
-        labels = state.predictor.labels
-        probs = softmax(logits)
-        best = probs.argmax(axis=-1)
-        results = [{"label": labels[b], "score": float(row[b]), "scores": dict(zip(labels, row.tolist()))}
-                   for row, b in zip(probs, best.tolist())]
+        results = state.predictor.task.results(logits, state.predictor.labels)
         state.privacy.log(_request_id(request), "/v1/classify", body.texts,
-                          request.scope["state"].get("redacted_texts"), [r["label"] for r in results])
+                          request.scope["state"].get("redacted_texts"), [r.get("label") for r in results])
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
 

@@ -54,6 +54,7 @@ class ErrorResponse(BaseModel):
 
 class ModelCard(BaseModel):
     name: str
+    task: str = Field("text-classification", description="what the model predicts (lmforge.tasks)")
     labels: list[str]
     backend: str
     max_length: int

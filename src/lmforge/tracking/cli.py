@@ -6,15 +6,16 @@ import json
 
 
 def cmd_runs(args) -> None:
-    from lmforge.tracking.runs import compare_table, get_runs, list_runs, runs_table
+    from lmforge import api
+    from lmforge.tracking.runs import compare_table, runs_table
     from lmforge.tracking.store import set_tracking_uri, tracking_uri
 
     set_tracking_uri(args.runs_tracking_uri)
     if args.compare:
-        runs = get_runs(args.compare)
+        runs = api.runs(ids=args.compare)
         print(json.dumps(runs, indent=2) if args.json else compare_table(runs))
         return
-    runs = list_runs(args.stage, args.limit)
+    runs = api.runs(args.stage, args.limit)
     if args.json:
         print(json.dumps(runs, indent=2))
     elif not runs:
