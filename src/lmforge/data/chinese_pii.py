@@ -26,6 +26,8 @@ import datetime
 import re
 from collections.abc import Iterator
 
+from lmforge.data.checksums import luhn_valid
+
 # CJK ideographs (unified, extension A, compatibility): the texts the Chinese detectors run on.
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # GB/T 2260 province-level codes (the first two digits of a 身份证号): 11-15 north, 21-23 north-east, 31-37
@@ -82,8 +84,6 @@ def cn_id_spans(text: str) -> Iterator[tuple[int, int]]:
 
 
 def unionpay_spans(text: str) -> Iterator[tuple[int, int]]:
-    from lmforge.data.pii import luhn_valid
-
     for m in UNIONPAY.finditer(text):
         digits = re.sub(r"[ -]", "", m.group())
         if 16 <= len(digits) <= 19 and luhn_valid(digits) and not id_shaped(digits) and \

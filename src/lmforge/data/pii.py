@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lmforge.data import chinese_pii
+from lmforge.data.checksums import luhn_valid
 from lmforge.errors import ConfigError, missing_extra
 
 KINDS = ("EMAIL", "URL", "IBAN", "CN_ID", "BANK_CARD", "CREDIT_CARD", "IP_ADDRESS", "PHONE", "PERSON")
@@ -62,16 +63,6 @@ class Span:
     start: int
     end: int
     value: str
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 # IBAN length by country (the SWIFT IBAN registry): a wrong length or an unknown country is no IBAN.
