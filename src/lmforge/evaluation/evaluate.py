@@ -58,6 +58,10 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
     metrics = scoring.finish()
     metrics.update({"model": str(model_dir), "data": str(data), "text_column": text_col, "label_column": label_col,
                     "backend": predictor.backend.name, "task": task.name})
+    privacy = read_manifest(model_dir).get("privacy")
+    if privacy:  # a DP-SGD model: its guarantee travels with its scores
+        metrics["privacy"] = {k: privacy.get(k) for k in ("epsilon_spent", "delta", "noise_multiplier", "steps_taken",
+                                                          "accountant")}
     written = scoring.write(metrics, output, f"Evaluation of {model_dir.name}")
     metrics["output"] = str(output)
     log_stage("evaluate", output, params={"model": str(model_dir), "data": str(data), "backend": predictor.backend.name},

@@ -261,13 +261,23 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         model, newly_initialized = task.build_model(model_dir, labels)
         check_max_length(cfg.max_length, model, model_dir)
 
+        if cfg.dp_epsilon is not None:  # refused before any work when DP-SGD cannot account for the settings
+            from lmforge.training.privacy import check_private_config, make_private
+
+            problems = check_private_config(cfg, len(enc_train), resume=resume, processes=accelerator.num_processes)
+            if problems:
+                raise ConfigError(problems)
         plan, export_model = build_plan(cfg, task, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev,
                                         y_dev, labels)
+        if cfg.dp_epsilon is not None:
+            plan = make_private(plan, cfg, len(enc_train), cfg.epochs)
         if main:  # what is needed to resume and to account for the run, before any step (a bad setting
             (output / "checkpoints").mkdir(parents=True, exist_ok=True)  # found above leaves nothing behind)
             write_manifest(output / "checkpoints", {"config": cfg.to_dict()})
         settings = LoopSettings(epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
+                                warmup_ratio=cfg.warmup_ratio,
+                                # under DP-SGD each example's gradient is clipped instead (dp_max_grad_norm)
+                                max_grad_norm=0.0 if plan.privacy is not None else cfg.max_grad_norm,
                                 eval_every=cfg.eval_every, patience=cfg.patience,
                                 checkpoint_every=cfg.checkpoint_every, quiet=quiet, resume=resume)
         torch.manual_seed(cfg.seed)  # dropout stream
@@ -311,8 +321,13 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         **meter.report(cfg.price_per_hour),
         "versions": library_versions(),
     }
+    if plan.privacy is not None:
+        manifest["privacy"] = plan.privacy.report()
+        # a TF-IDF model of the same rows would be a non-private release of them
+        manifest["baseline"] = {"skipped": "not trained in a DP-SGD run (it would not be private)"}
     write_manifest(output, manifest)
-    task.baseline(output, manifest, train_data, dev_data)  # e.g. TF-IDF + logistic regression, priced
+    if plan.privacy is None:
+        task.baseline(output, manifest, train_data, dev_data)  # e.g. TF-IDF + logistic regression, priced
     log_stage("finetune", output, manifest)  # MLflow; a tracking failure is a warning, never an error
     shutil.rmtree(output / "checkpoints", ignore_errors=True)
     accelerator.wait_for_everyone()

@@ -43,6 +43,9 @@ class TrainingPlan:
     evaluate: Callable[[nn.Module], dict[str, float]]
     metric: str = "accuracy"
     setup_s: float = 0.0  # time spent preparing the plan that belongs to training (e.g. caching features)
+    # DP-SGD (lmforge.training.privacy.PrivacyEngine): ``attach(model, optimizer)`` wraps both for per-example
+    # clipping and noise; ``report()`` says what was spent. None: ordinary training.
+    privacy: object | None = None
 
 
 @dataclass
@@ -116,6 +119,8 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
     warmup = int(settings.warmup_ratio * total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     raw_model = accelerator.unwrap_model(model)
+    if plan.privacy is not None:  # after unwrapping: weights are saved and loaded under the model's own names
+        model, optimizer = plan.privacy.attach(model, optimizer)
     params = [p for p in model.parameters() if p.requires_grad]
 
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_score": -math.inf, "evals_since_best": 0,
