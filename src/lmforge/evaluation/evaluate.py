@@ -17,10 +17,10 @@ from lmforge.artifacts import read_manifest
 from lmforge.data.examples import iter_texts
 from lmforge.data.sources import peek_columns
 from lmforge.errors import DataError
-from lmforge.evaluation.metrics import classification_report
+from lmforge.evaluation.metrics import classification_report, expected_calibration_error
 from lmforge.evaluation.plots import confusion_matrix_png, reliability_png
 from lmforge.evaluation.report import evaluation_html
-from lmforge.inference.predictor import Predictor
+from lmforge.inference.predictor import Predictor, softmax
 from lmforge.tracking import log_stage
 
 CHUNK_ROWS = 4096
@@ -35,6 +35,18 @@ def default_columns(model_dir: Path, data: Path, encoding: str) -> tuple[str | N
     return text, label
 
 
+def calibration_summary(predictor: Predictor, y_true: np.ndarray, y_pred: np.ndarray, raw_confidence: np.ndarray,
+                        answered: np.ndarray) -> dict:
+    """ECE before temperature scaling (``expected_calibration_error`` is after), and abstention's effect."""
+    correct = y_true == y_pred
+    out = {"temperature": predictor.temperature,
+           "expected_calibration_error_uncalibrated": expected_calibration_error(correct, raw_confidence)["ece"]}
+    if predictor.abstain:
+        out["abstain"] = {**predictor.abstain, "coverage": float(answered.mean()),
+                          "accuracy_answered": float(correct[answered].mean()) if answered.any() else None}
+    return out
+
+
 def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None = None, *,
              text_column: str | None = None, label_column: str | None = None, encoding: str = "utf-8",
              top_errors: int = 25, backend: str = "auto", predictor: Predictor | None = None) -> dict:
@@ -47,7 +59,7 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
     text_col, label_col, rows = iter_texts(data, text_column or guessed_text, label_column or guessed_label,
                                            encoding, need_label=True)
     index = {name: i for i, name in enumerate(predictor.labels)}
-    y_true, y_pred, confidence = [], [], []
+    y_true, y_pred, confidence, raw_confidence, answered = [], [], [], [], []
     worst: list[tuple[float, int, dict]] = []  # min-heap of the most confident errors
     with open(output / "predictions.jsonl", "w") as out:
         while chunk := list(islice(rows, CHUNK_ROWS)):
@@ -56,9 +68,12 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
                     raise DataError(f"label '{label}' is not one the model knows ({', '.join(predictor.labels[:20])})",
                                     path=data, row=row, column=label_col,
                                     hint="evaluate on data labelled like the training set")
-            probs = predictor.predict_proba([text for _, text, _ in chunk])
+            logits = predictor.logits([text for _, text, _ in chunk])
+            probs, raw = predictor.probabilities(logits), softmax(logits)  # calibrated, and before
+            raw_confidence.extend(raw.max(-1).tolist())
             for (row, text, label), p in zip(chunk, probs):
                 pred = int(p.argmax())
+                answered.append(predictor.answer(p)[0] != (predictor.abstain or {}).get("label"))
                 record = {"row": row, "text": text, "gold": label, "predicted": predictor.labels[pred],
                           "probability": round(float(p[pred]), 6)}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -74,6 +89,8 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
     if not y_true:
         raise DataError("has no rows to evaluate", path=data)
     metrics = classification_report(np.array(y_true), np.array(y_pred), np.array(confidence), predictor.labels)
+    metrics.update(calibration_summary(predictor, np.array(y_true), np.array(y_pred), np.array(raw_confidence),
+                                       np.array(answered)))
     errors = [item[2] for item in sorted(worst, key=lambda x: (-x[0], x[1]))]
     metrics.update({"model": str(model_dir), "data": str(data), "text_column": text_col, "label_column": label_col,
                     "most_confident_errors": errors, "backend": predictor.backend.name})

@@ -76,4 +76,4 @@ def load_backend(model_dir: Path, backend: str = "auto", device: str | None = No
 
 
 # Backends in their own files register on import (onnxruntime itself is imported only when a session opens).
-from lmforge.inference import onnx_backend, torch_int8_backend  # noqa: E402,F401
+from lmforge.inference import onnx_backend, tfidf_backend, torch_int8_backend  # noqa: E402,F401

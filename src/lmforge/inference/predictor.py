@@ -27,7 +27,7 @@ DEFAULT_MAX_BATCH = 64
 
 @dataclass(frozen=True)
 class Prediction:
-    label: str
+    label: str  # the abstain label (manifest ``abstain.label``) when the top score is below its threshold
     score: float
     scores: dict[str, float]
 
@@ -55,9 +55,13 @@ class Predictor:
     """Classifier inference on any artifact lmforge can load. Thread-compatible, not thread-safe."""
 
     def __init__(self, backend, tokenizer, labels: list[str], max_length: int,
-                 max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH):
+                 max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH, *,
+                 truncation: str = "head", temperature: float = 1.0, abstain: dict | None = None):
         self.backend, self.tokenizer, self.labels = backend, tokenizer, labels
         self.max_length, self.max_tokens, self.max_batch = max_length, max_tokens, max_batch
+        self.truncation = truncation      # "head" or "head+tail" (lmforge.data.truncation)
+        self.temperature = temperature    # fitted on dev by finetune (manifest calibration), 1 = raw softmax
+        self.abstain = abstain            # {"label", "threshold"} from the manifest, or None
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, backend: str = "auto", **kwargs) -> Predictor:
@@ -70,10 +74,18 @@ class Predictor:
         manifest = read_manifest(model_dir)
         engine = load_backend(model_dir, backend, device)
         labels = engine.labels
-        max_length = manifest.get("config", {}).get("max_length") or min(engine.max_positions, 512)
-        return cls(engine, load_tokenizer(model_dir), labels, max_length, **kwargs)
+        config = manifest.get("config", {})
+        max_length = config.get("max_length") or min(engine.max_positions, 512)
+        tokenizer = getattr(engine, "tokenizer", None) or load_tokenizer(model_dir)  # the baseline brings its own
+        return cls(engine, tokenizer, labels, max_length, truncation=config.get("truncation") or "head",
+                   temperature=float(manifest.get("calibration", {}).get("temperature") or 1.0),
+                   abstain=manifest.get("abstain"), **kwargs)
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        if self.truncation == "head+tail":
+            from lmforge.data.truncation import encode_texts
+
+            return encode_texts(self.tokenizer, texts, self.max_length, self.truncation)[0]
         return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
@@ -81,14 +93,24 @@ class Predictor:
         return batched_logits(self.backend.forward, self.encode(texts), self.tokenizer.pad_token_id,
                               self.max_tokens, self.max_batch)
 
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities: softmax(logits / temperature)."""
+        return softmax(logits / self.temperature)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return softmax(self.logits(texts))
+        return self.probabilities(self.logits(texts))
+
+    def answer(self, row: np.ndarray) -> tuple[str, int]:
+        """The label to return for one row of probabilities (the abstain label below the threshold)."""
+        best = int(row.argmax())
+        if self.abstain and row[best] < self.abstain["threshold"]:
+            return self.abstain["label"], best
+        return self.labels[best], best
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         probs = self.predict_proba(texts)
         out = []
         for row in probs:
-            best = int(row.argmax())
-            out.append(Prediction(self.labels[best], float(row[best]),
-                                  {name: float(p) for name, p in zip(self.labels, row)}))
+            label, best = self.answer(row)
+            out.append(Prediction(label, float(row[best]), {name: float(p) for name, p in zip(self.labels, row)}))
         return out

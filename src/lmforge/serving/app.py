@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lmforge.artifacts import read_manifest
 from lmforge.errors import LmforgeError, ServingError
-from lmforge.inference.predictor import Predictor, softmax
+from lmforge.inference.predictor import Predictor
 from lmforge.serving.batcher import BatchStats, DynamicBatcher
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
@@ -306,10 +306,10 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
         """Classify texts: the most probable label, its probability and every class's, per text, in order."""
         logits, tokens, admission = await _infer(request, state, body.texts)
         labels = state.predictor.labels
-        probs = softmax(logits)
+        probs = state.predictor.probabilities(logits)  # temperature-scaled when the artifact was calibrated
         best = probs.argmax(axis=-1)
-        results = [{"label": labels[b], "score": float(row[b]), "scores": dict(zip(labels, row.tolist()))}
-                   for row, b in zip(probs, best.tolist())]
+        results = [{"label": state.predictor.answer(row)[0], "score": float(row[b]),
+                    "scores": dict(zip(labels, row.tolist()))} for row, b in zip(probs, best.tolist())]
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
 
@@ -321,7 +321,7 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
         single = isinstance(body.inputs, str)
         texts = [body.inputs] if single else body.inputs
         logits, _, admission = await _infer(request, state, texts, truncate=body.truncate)
-        values = logits if body.raw_scores else softmax(logits)
+        values = logits if body.raw_scores else state.predictor.probabilities(logits)
         labels = state.predictor.labels
         out = [[{"label": labels[j], "score": float(row[j])} for j in np.argsort(-row, kind="stable").tolist()]
                for row in values]

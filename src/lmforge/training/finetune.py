@@ -27,12 +27,15 @@ from lmforge.costs.classical_baseline import record_baseline
 from lmforge.data.batching import length_bucketed_batches, pad_batch
 from lmforge.data.examples import LabeledTexts, LabelSet, load_labeled_texts
 from lmforge.data.splitting import stratified_split
+from lmforge.data.truncation import encode_texts, truncate
 from lmforge.errors import ConfigError, DataError
+from lmforge.evaluation.calibration import abstain_record, calibration_record, softmax
 from lmforge.evaluation.metrics import accuracy, macro_f1
 from lmforge.inference.predictor import batched_logits
 from lmforge.models.cls_forward import cls_logits, supports_cls_forward
 from lmforge.models.pretrained import (load_sequence_classifier, load_tokenizer, resolve_model_dir,
                                       transformer_blocks, weights_sha256)
+from lmforge.training.adaptive import adapt, choose_truncation, profile_texts
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
@@ -71,11 +74,12 @@ def configure_threads(threads: int | None) -> int:
     return n
 
 
-def encode(tokenizer, texts: list[str], max_length: int) -> tuple[list[list[int]], int]:
-    """Token ids for each text (truncated to ``max_length``) and how many texts were truncated."""
-    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    truncated = sum(1 for x in ids if len(x) == max_length)  # at the limit: maybe cut (an upper bound)
-    return ids, truncated
+def unknown_share(encoded: list[list[int]], unk_id: int | None) -> float | None:
+    """Share of tokens the tokenizer could not represent (high for scripts its vocabulary lacks)."""
+    if unk_id is None:
+        return None
+    total = sum(len(ids) - 2 for ids in encoded)  # [CLS] and [SEP] are never unknown
+    return sum(ids.count(unk_id) for ids in encoded) / max(1, total)
 
 
 def split_dev(train: LabeledTexts, cfg: FinetuneConfig) -> tuple[LabeledTexts, LabeledTexts, dict]:
@@ -144,6 +148,13 @@ def freeze_lower_layers(model, count: int | None) -> None:
                           "freeze fewer (at least one must train)")
     for module in (model.base_model.embeddings, *layers[:count]):
         module.requires_grad_(False)
+
+
+def saved_model_logits(model_dir: Path, encoded: list[list[int]], pad_id: int) -> np.ndarray:
+    """(N, K) logits of the saved classifier on ``encoded`` (dev): what calibration is fitted to."""
+    from lmforge.inference.backends import TorchBackend
+
+    return batched_logits(TorchBackend(model_dir).forward, encoded, pad_id)
 
 
 def frozen_layer_count(model) -> int:
@@ -218,8 +229,18 @@ def build_plan(cfg: FinetuneConfig, model, newly_initialized, tokenizer, enc_tra
     plan = TrainingPlan(
         model=model,
         batches=lambda epoch: length_bucketed_batches(lengths, cfg.batch_size, cfg.seed, epoch),
-        collate=collate, loss=loss, evaluate=evaluate)
+        collate=collate, loss=loss, evaluate=evaluate,
+        lr_scale=head_lr_scale(cfg, newly_initialized) if cfg.method == "full" else None)
     return plan, model
+
+
+def head_lr_scale(cfg: FinetuneConfig, newly_initialized: list[str]):
+    """Per-parameter lr multiplier: ``head_lr / lr`` for the head (new weights and the pooler), else 1."""
+    if not cfg.head_lr or cfg.head_lr == cfg.lr:
+        return None
+    head = set(newly_initialized)
+    scale = cfg.head_lr / cfg.lr
+    return lambda name: scale if name in head or ".pooler." in f".{name}" else 1.0
 
 
 def finetune(train: str | Path, output: str | Path, dev: str | Path | None = None,
@@ -228,12 +249,10 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
     """Fine-tune a classifier on ``train`` and write a standard model directory to ``output``."""
     from accelerate import Accelerator
 
-    cfg = (config or FinetuneConfig()).resolved()
+    cfg = (config or FinetuneConfig()).validate()  # unset settings are chosen from the data below
     output = Path(output)
     train_path, dev_path = resolve_inputs(train, dev)
     prepare_output(output, resume, overwrite)
-    if resume:
-        check_resume_config(output, cfg)
     accelerator = Accelerator(mixed_precision=choose_mixed_precision(cfg.precision),
                               cpu=not torch.cuda.is_available())
     main = accelerator.is_main_process
@@ -258,8 +277,16 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         tokenizer = load_tokenizer(model_dir)
         torch.manual_seed(cfg.seed)  # the new head's initialisation
         model, newly_initialized = load_sequence_classifier(model_dir, labels.names)
-        enc_train, truncated = encode(tokenizer, train_data.texts, cfg.max_length)
-        enc_dev, _ = encode(tokenizer, dev_data.texts, cfg.max_length)
+        full_train, train_lengths = encode_texts(tokenizer, train_data.texts, 1 << 30)  # untruncated
+        cfg, decisions = adapt(cfg, profile_texts(train_data.texts, train_data.labels, train_lengths,
+                                                  unknown_share(full_train, tokenizer.unk_token_id)),
+                               getattr(model.config, "max_position_embeddings", 512))
+        cfg = choose_truncation(cfg, train_lengths, decisions).resolved()
+        if resume:
+            check_resume_config(output, cfg)
+        enc_train = [truncate(ids, cfg.max_length, cfg.truncation) for ids in full_train]
+        truncated = sum(1 for n in train_lengths if n > cfg.max_length)
+        enc_dev, _ = encode_texts(tokenizer, dev_data.texts, cfg.max_length, cfg.truncation)
 
         plan, export_model = build_plan(cfg, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev, y_dev, len(labels))
         if main:  # what is needed to resume and to account for the run, before any step (a bad setting
@@ -309,8 +336,15 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         **meter.report(cfg.price_per_hour),
         "versions": library_versions(),
     }
+    manifest["adaptive"] = decisions
+    dev_logits = saved_model_logits(output, enc_dev, tokenizer.pad_token_id)
+    manifest["calibration"] = calibration_record(dev_logits, y_dev, fit=cfg.calibrate)
+    dev_probs = softmax(dev_logits / manifest["calibration"]["temperature"])
+    if (abstain := abstain_record(dev_probs, y_dev, cfg.abstain_label, cfg.reject_below, cfg.target_precision)):
+        manifest["abstain"] = abstain
     write_manifest(output, manifest)
-    record_baseline(output, manifest, train_data, dev_data)  # TF-IDF + logistic regression beside it, priced
+    # TF-IDF + logistic regression on the same train/dev rows, saved as its own model directory
+    record_baseline(output, manifest, train_data, dev_data, labels.names)
     log_stage("finetune", output, manifest)  # MLflow; a tracking failure is a warning, never an error
     shutil.rmtree(output / "checkpoints", ignore_errors=True)
     accelerator.wait_for_everyone()
