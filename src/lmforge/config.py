@@ -50,7 +50,7 @@ class FinetuneConfig:
                                            "token lengths up to 256)")
     truncation: str | None = setting(None, "how a longer text is cut: head (keep the start) or head+tail (the "
                                            "first quarter and last three quarters of max_length; default: "
-                                           "head+tail when ≥ 10% of training texts are longer)",
+                                           "head+tail when at least a tenth of the training texts are longer)",
                                      choices=TRUNCATIONS)
     calibrate: bool = setting(True, "fit a softmax temperature on dev after training (stored in the artifact, "
                                     "applied by predict/evaluate/serve)")
