@@ -96,6 +96,12 @@ def test_baseline_artifact_round_trip_predict_evaluate(baseline_dir, tmp_path):
                                model.logits(["a lovely story"]), atol=1e-6)
     metrics = lmforge.evaluate(baseline_dir, write_sentiment_csv(tmp_path / "test.csv", n=40, seed=3))
     assert metrics["accuracy"] >= 0.9 and metrics["backend"] == "tfidf"
+    from lmforge.costs.report import CostSettings, cost_report
+
+    report = cost_report(baseline_dir, CostSettings(benchmark_seconds=0.2, data=str(tmp_path / "test.csv")),
+                         tmp_path / "cost")
+    assert [b["backend"] for b in report["backends"]] == ["tfidf"]
+    assert report["backends"][0]["throughput"]["sentences_per_s"] > 0
 
 
 
