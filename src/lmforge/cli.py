@@ -55,6 +55,8 @@ def cmd_finetune(args) -> None:
     print(f"saved {result.output}  (dev: {dev})")
     print(f"{training['samples_per_s']} samples/s, padding {100 * training['padding_fraction']:.1f}% of tokens, "
           f"{result.manifest['wall_s']:.0f} s, ~${result.manifest['cost']['usd']:.4f}")
+    if (warning := result.manifest.get("adaptive", {}).get("warning")):
+        print(f"WARNING: {warning}")
     if (verdict := result.manifest.get("verdict")):  # never lose silently to the baseline
         print(("WARNING: " if verdict["winner"] == "baseline" else "") + verdict["message"])
 

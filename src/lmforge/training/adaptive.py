@@ -43,6 +43,7 @@ MAX_SAMPLES = 80_000        # cap on epochs × rows when rows per class are few 
 PLENTIFUL_EPOCHS = MIN_EPOCHS  # when the step budget is met in the minimum epochs, the data is plentiful
 SCARCE_LR, SCARCE_HEAD_LR = 1e-4, 3e-3
 BASE_MAX_LENGTH, MAX_LENGTH_CAP = 128, 256
+UNKNOWN_WARN_SHARE = 0.05  # tokens the base tokenizer maps to [UNK]: above this, warn
 HEAD_TAIL_SHARE = 0.1       # head+tail truncation when at least this share of texts is longer than max_length
 
 
@@ -118,6 +119,10 @@ def adapt(cfg: FinetuneConfig, profile: dict, max_positions: int = 512) -> tuple
     _decide(decisions, values, "max_length", length,
             f"95% of training texts have ≤ {p95} tokens" + (f" (capped at {cap})" if length == cap and p95 > length
                                                           else ""))
+    unk = profile.get("unknown_token_share")
+    if unk is not None and unk >= UNKNOWN_WARN_SHARE:
+        decisions["warning"] = (f"{100 * unk:.0f}% of the training tokens are unknown to the base model's "
+                                "tokenizer: it cannot read this script well; compare with the baseline (verdict)")
     decisions["profile"] = profile
     return FinetuneConfig(**values), decisions
 
