@@ -35,23 +35,33 @@ def tfidf_baseline(train_texts: list[str], train_labels: list[str], dev_texts: l
     evaluate, predict, serve and cost accept like any model."""
     from lmforge.evaluation.calibration import calibration_record, softmax
     from lmforge.evaluation.metrics import accuracy, macro_f1
-    from lmforge.models.tfidf import TfidfClassifier, choose_features
+    from lmforge.models.tfidf import TfidfClassifier, feature_candidates
 
     label_order = label_order or sorted(set(train_labels))
-    spec, why = choose_features(train_texts)
-    with Meter() as meter:
-        model = TfidfClassifier.fit(list(train_texts), list(train_labels), label_order, spec)
-        fit_report = meter.report(price_per_hour, instance)
     index = {name: i for i, name in enumerate(label_order)}
     known = [i for i, label in enumerate(dev_labels) if label in index]
     y_dev = np.array([index[dev_labels[i]] for i in known])
-    logits = model.logits([dev_texts[i] for i in known]) if known else np.zeros((0, len(label_order)))
+    known_texts = [dev_texts[i] for i in known]
+    candidates, why = feature_candidates(train_texts)
+    tried, best = {}, None
+    with Meter() as meter:
+        for spec in candidates:  # text with spaces: word and character n-grams, the better on dev is kept
+            model = TfidfClassifier.fit(list(train_texts), list(train_labels), label_order, spec)
+            logits = model.logits(known_texts) if known else np.zeros((0, len(label_order)))
+            score = accuracy(y_dev, logits.argmax(-1)) if known else 0.0
+            tried[spec.describe()] = round(score, 5)
+            if best is None or score > best[0]:
+                best = (score, spec, model, logits)
+        fit_report = meter.report(price_per_hour, instance)
+    _, spec, model, logits = best
+    if len(candidates) > 1:
+        why += f"; dev accuracy {', '.join(f'{k} {v}' for k, v in tried.items())}: kept {spec.describe()}"
     predicted = logits.argmax(-1)
     per_s = predictions_per_second(model, dev_texts)
     quote = resolve_price(price_per_hour, instance)
     record = {
         "model": f"tfidf-logistic-regression ({spec.describe()}, C={C:g})",
-        "features": spec.describe(), "features_reason": why,
+        "features": spec.describe(), "features_reason": why, "features_tried": tried,
         "accuracy": accuracy(y_dev, predicted) if known else 0.0,
         "macro_f1": macro_f1(y_dev, predicted, len(label_order)) if known else 0.0,
         "evaluated_on": "dev", "dev_rows": len(dev_texts), "train_rows": len(train_texts),

@@ -66,6 +66,14 @@ def choose_features(texts) -> tuple[FeatureSpec, str]:
     return WORD, f"{share:.0f}% of texts are in a script without spaces: word n-grams"
 
 
+def feature_candidates(texts) -> tuple[list[FeatureSpec], str]:
+    """The feature sets worth trying: character n-grams alone for text without spaces; word and character
+    n-grams otherwise (characters won on Banking77's dev rows, words on SST-2's: bench/RESULTS.md)."""
+    spec, why = choose_features(texts)
+    return ([CHAR], why) if spec is CHAR else ([WORD, CHAR], why.replace(": word n-grams", ": word or character "
+                                                                           "n-grams"))
+
+
 class TfidfTokenizer:
     """Text → ids of its n-grams in the vocabulary (+1; id 0 is the sentinel). Tokenizer-shaped for Predictor."""
 
