@@ -78,9 +78,21 @@ class FinetuneConfig:
     text_column: str | None = setting(None, "name of the text column (detected when omitted)")
     label_column: str | None = setting(None, "name of the label column (detected when omitted)")
     encoding: str = setting("utf-8", "text encoding of the input files")
+    split: str | None = setting(None, "split of a multi-split TRAIN to train on: a JSON document's key, a "
+                                      "workbook's sheet, a folder's sub-folder (default: the one named train; "
+                                      "its dev/val split, if any, is the dev set unless --dev is given)")
     price_per_hour: float | None = setting(None, "$ per hour of the machine, for the cost estimate "
                                                  "(default: by hardware class, see README)")
     threads: int | None = setting(None, "CPU threads for torch (default: physical cores)")
+    task: str = setting("text-classification", "what the model predicts: a registered task (lmforge.tasks), "
+                                               "e.g. text-classification; sft: instruction tuning of a causal LM "
+                                               "(`lmforge sft --help`)")
+    dp_epsilon: float | None = setting(None, "train with DP-SGD (Opacus) to this privacy budget ε; lora or head "
+                                             "(see lmforge.training.privacy)")
+    dp_delta: float | None = setting(None, "δ of the (ε, δ) guarantee (default: 1/(n+1), n the training rows)")
+    dp_max_grad_norm: float = setting(1.0, "DP-SGD: each example's gradient is clipped to this L2 norm")
+    dp_accountant: str = setting("rdp", "DP-SGD privacy accountant: rdp (Rényi DP) or prv (privacy random "
+                                        "variables, tighter)", choices=("rdp", "prv"))
 
     def validate(self) -> FinetuneConfig:
         problems = []
@@ -113,6 +125,14 @@ class FinetuneConfig:
             problems.append(f"max_length {self.max_length} is beyond any encoder lmforge supports (8192)")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads must be at least 1, got {self.threads}")
+        if self.dp_epsilon is not None and not self.dp_epsilon > 0:
+            problems.append(f"dp_epsilon must be positive, got {self.dp_epsilon}")
+        if self.dp_delta is not None and not 0 < self.dp_delta < 1:
+            problems.append(f"dp_delta must be in (0, 1), got {self.dp_delta}")
+        if self.dp_delta is not None and self.dp_epsilon is None:
+            problems.append("dp_delta is set but dp_epsilon is not; pass --dp-epsilon too")
+        if not self.dp_max_grad_norm > 0:
+            problems.append(f"dp_max_grad_norm must be positive, got {self.dp_max_grad_norm}")
         if problems:
             raise ConfigError(problems)
         return self

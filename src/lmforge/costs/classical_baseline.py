@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.costs.meter import Meter
-from lmforge.costs.prices import resolve_price
+from lmforge.metering.meter import Meter
+from lmforge.metering.prices import resolve_price
 from lmforge.models.tfidf import C
 
 BASELINE_DIR = "baseline"  # inside the fine-tuned model's directory
@@ -111,7 +111,7 @@ def record_baseline(output: str | Path, manifest: dict, train, dev, label_order:
     price = cost.get("price_per_hour") if cost.get("price_basis", "").startswith("given") else None
     try:
         manifest["baseline"] = tfidf_baseline(train.texts, train.labels, dev.texts, dev.labels, price,
-                                              cost.get("instance"), label_order, Path(output) / BASELINE_DIR,
+                                              cost.get("instance"), label_order or manifest.get("labels"), Path(output) / BASELINE_DIR,
                                               manifest.get("inputs"))
         manifest["verdict"] = verdict(manifest["metrics"]["dev"].get("accuracy"), manifest["baseline"],
                                       Path(output))

@@ -6,15 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.inference.backends import register_backend
-from lmforge.models.tfidf import TfidfClassifier, is_tfidf_artifact
+from lmforge.models.tfidf import TfidfClassifier, is_tfidf_artifact  # noqa: F401 (the test, for BACKENDS)
 
 
-@register_backend("tfidf", is_tfidf_artifact)
 class TfidfBackend:
+    name = "tfidf"
     max_positions = 1 << 20  # texts are never cut: every n-gram counts
 
-    def __init__(self, model_dir: Path, device: str | None = None):
+    def __init__(self, model_dir: Path, device: str | None = None, task=None):
         self.model = TfidfClassifier.load(model_dir)
         self.labels = self.model.labels
         self.tokenizer = self.model.tokenizer  # Predictor encodes with this instead of a HF tokenizer

@@ -156,7 +156,8 @@ class TfidfClassifier:
                   str(directory / WEIGHTS))
         (directory / VOCABULARY).write_text(json.dumps(self.vocabulary, ensure_ascii=False))
         spec = {**asdict(self.spec), "ngram_range": list(self.spec.ngram_range)}
-        write_manifest(directory, {"kind": KIND, "labels": self.labels, "features": spec, **manifest})
+        write_manifest(directory, {"kind": KIND, "task": "text-classification", "labels": self.labels,
+                                   "features": spec, **manifest})
         return directory
 
     @classmethod

@@ -46,6 +46,9 @@ class TrainingPlan:
     # multiplier of the peak learning rate per parameter name (None: 1 for all), e.g. a freshly
     # initialised classification head learning faster than the pretrained encoder under it
     lr_scale: Callable[[str], float] | None = None
+    # DP-SGD (lmforge.training.privacy.PrivacyEngine): ``attach(model, optimizer)`` wraps both for per-example
+    # clipping and noise; ``report()`` says what was spent. None: ordinary training.
+    privacy: object | None = None
 
 
 @dataclass
@@ -105,7 +108,7 @@ def _local_share(indices: list[int], rank: int, world: int) -> tuple[list[int], 
 def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator=None, meter=None) -> LoopResult:
     """Train ``plan.model`` in place and return the best weights seen on dev.
 
-    With ``meter`` (a :class:`lmforge.costs.Meter`), checkpoints record the time spent so far, so a resumed
+    With ``meter`` (a :class:`lmforge.metering.Meter`), checkpoints record the time spent so far, so a resumed
     run accounts for the time of the attempt that was interrupted.
     """
     from accelerate import Accelerator
@@ -122,6 +125,8 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
     warmup = int(settings.warmup_ratio * total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     raw_model = accelerator.unwrap_model(model)
+    if plan.privacy is not None:  # after unwrapping: weights are saved and loaded under the model's own names
+        model, optimizer = plan.privacy.attach(model, optimizer)
     params = [p for p in model.parameters() if p.requires_grad]
 
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_score": -math.inf, "evals_since_best": 0,
