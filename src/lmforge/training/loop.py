@@ -43,6 +43,9 @@ class TrainingPlan:
     evaluate: Callable[[nn.Module], dict[str, float]]
     metric: str = "accuracy"
     setup_s: float = 0.0  # time spent preparing the plan that belongs to training (e.g. caching features)
+    # multiplier of the peak learning rate per parameter name (None: 1 for all), e.g. a freshly
+    # initialised classification head learning faster than the pretrained encoder under it
+    lr_scale: Callable[[str], float] | None = None
     # DP-SGD (lmforge.training.privacy.PrivacyEngine): ``attach(model, optimizer)`` wraps both for per-example
     # clipping and noise; ``report()`` says what was spent. None: ordinary training.
     privacy: object | None = None
@@ -82,13 +85,16 @@ def trainable_weights(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone().cpu() for name, p in model.named_parameters() if p.requires_grad}
 
 
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    decay, no_decay = [], []
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float,
+                   lr_scale: Callable[[str], float] | None = None) -> torch.optim.AdamW:
+    grouped: dict[tuple[float, bool], list[nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
             # biases and normalisation weights are not decayed (standard BERT recipe)
-            (no_decay if p.ndim < 2 else decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            key = (float(lr_scale(name)) if lr_scale else 1.0, p.ndim >= 2)
+            grouped.setdefault(key, []).append(p)
+    groups = [{"params": ps, "weight_decay": weight_decay if decays else 0.0, "lr_scale": scale}
+              for (scale, decays), ps in sorted(grouped.items(), key=lambda kv: (kv[0][0], not kv[0][1]))]
     # fused AdamW is one kernel over all tensors: 7x faster than the default on CPU (measured, MiniLM)
     return torch.optim.AdamW(groups, lr=lr, fused=True)
 
@@ -113,7 +119,7 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
     ckpt_dir = run_dir / "checkpoints"
 
     model = plan.model
-    optimizer = make_optimizer(model, settings.lr, settings.weight_decay)
+    optimizer = make_optimizer(model, settings.lr, settings.weight_decay, plan.lr_scale)
     steps_per_epoch = len(plan.batches(0))
     total_steps = steps_per_epoch * settings.epochs
     warmup = int(settings.warmup_ratio * total_steps)
@@ -186,7 +192,7 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
             batch = {k: v.to(accelerator.device) for k, v in plan.collate(indices).items()}
             model.train()
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(state["step"], total_steps, settings.lr, warmup)
+                group["lr"] = learning_rate(state["step"], total_steps, settings.lr, warmup) * group.get("lr_scale", 1.0)
             with accelerator.autocast():
                 summed = plan.loss(model, batch)
             # DDP averages gradients over processes; scaling by world / global size makes that the mean
