@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 # Each stage's commands live beside the stage: a module with ``register(subparsers)`` that adds its parsers
 # (keep its top-level imports light: the CLI imports it at start-up).
 COMMAND_MODULES: list[str] = ["lmforge.serving.cli", "lmforge.data.cli", "lmforge.compression.cli",
-                              "lmforge.costs.cli", "lmforge.tracking.cli", "lmforge.pipeline.cli"]
+                              "lmforge.costs.cli", "lmforge.tracking.cli", "lmforge.pipeline.cli",
+                              "lmforge.pretraining.cli"]
 
 
 def main(argv: list[str] | None = None) -> int:
