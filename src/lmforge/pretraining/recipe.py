@@ -72,7 +72,10 @@ def prepare_tokenizer(cfg: PretrainConfig, corpus: list[str], output: Path, quie
         return load_tokenizer(resolve_model_dir(cfg.from_model)), {"source": str(cfg.from_model)}
     kind = cfg.tokenizer or ("wordpiece" if cfg.objective == "mlm" else "bpe")
     if kind not in TOKENIZER_KINDS:
-        return load_tokenizer(resolve_model_dir(kind)), {"source": kind}
+        if not (Path(kind) / "tokenizer.json").exists():
+            raise ConfigError(f"--tokenizer {kind} is neither a directory holding tokenizer.json nor one of "
+                              f"{', '.join(TOKENIZER_KINDS)}; train one with `lmforge tokenizer train`")
+        return load_tokenizer(Path(kind)), {"source": kind}
     directory = output / "data" / "tokenizer"
     if not (directory / "tokenizer.json").exists():
         if not quiet:
