@@ -25,7 +25,7 @@ def test_clm_loss_goes_down_and_the_artifact_generates(tmp_path, text_corpus):
     assert history[-1]["val_loss"] < history[0]["val_loss"] - 0.3
     assert result.metrics["val_loss"] == min(h["val_loss"] for h in history)
     training = result.manifest["training"]
-    assert training["tokens_seen"] == 60 * 16 * 17 and training["tokens_per_s"] > 0
+    assert training["tokens_seen"] == 60 * 16 * 16 and training["tokens_per_s"] > 0
     assert result.manifest["inputs"]["corpus"][0]["sha256"]
     assert not (tmp_path / "clm" / "checkpoints").exists() and not (tmp_path / "clm" / "data").exists()
 
@@ -50,7 +50,7 @@ def test_gradient_accumulation_gives_the_same_weights(tmp_path, text_corpus):
 
 
 def test_token_budget_stops_the_run(tmp_path, text_corpus):
-    cfg = PretrainConfig(objective="clm", tokenizer="char", batch_size=4, max_tokens=4 * 17 * 5, **TINY)
+    cfg = PretrainConfig(objective="clm", tokenizer="char", batch_size=4, max_tokens=4 * 16 * 5, **TINY)
     result = pretrain([text_corpus], tmp_path / "budget", cfg, quiet=True)
     assert result.manifest["training"]["steps"] == 5
 

@@ -150,6 +150,7 @@ def tokenize_corpus(paths: list[str | Path], tokenizer, directory: Path, *, sepa
     tmp_words = directory / ".word_starts.bin.tmp"
     bar = tqdm(total=sum(f["bytes"] for f in fingerprints), unit="B", unit_scale=True, desc="tokenizing",
                disable=not progress, mininterval=1.0)
+    backend = tokenizer.backend_tokenizer  # the Rust tokenizer: batches are encoded in parallel
     separator = (np.asarray([separator_id], dtype=dtype).tobytes() if separator_id is not None else b"")
     written_any = False  # separators go *between* documents: a single file keeps nanoGPT's exact split
     with open(tmp_tokens, "wb") as out, open(tmp_words, "wb") as words_out:
@@ -157,19 +158,20 @@ def tokenize_corpus(paths: list[str | Path], tokenizer, directory: Path, *, sepa
             documents = tokens = 0
             table = is_table(path)
             for chunk_number, chunk in enumerate(iter_documents(path, text_column, encoding)):
-                encoded = tokenizer(chunk, add_special_tokens=False,
-                                    return_offsets_mapping=word_boundaries is not None)
-                for i, ids in enumerate(encoded["input_ids"]):
-                    if written_any and separator and (table or (chunk_number == 0 and i == 0)):
+                # running text: one string per chunk of lines (one call into Rust, no per-line objects)
+                texts = chunk if table else ["".join(chunk)]
+                encodings = backend.encode_batch(texts, add_special_tokens=False)
+                for i, encoded in enumerate(encodings):
+                    if written_any and separator and (table or chunk_number == 0):
                         out.write(separator)
                         words_out.write(b"\x01" if word_boundaries is not None else b"")
                         tokens += 1
                     written_any = True
-                    out.write(np.asarray(ids, dtype=dtype).tobytes())
+                    out.write(np.asarray(encoded.ids, dtype=dtype).tobytes())
                     if word_boundaries is not None:
-                        flags = _word_start_flags(chunk[i], encoded["offset_mapping"][i], word_boundaries)
+                        flags = _word_start_flags(texts[i], encoded.offsets, word_boundaries)
                         words_out.write(np.asarray(flags, dtype=np.uint8).tobytes())
-                    tokens += len(ids)
+                    tokens += len(encoded.ids)
                 documents += len(chunk) if table else 0
                 bar.update(sum(len(t.encode(encoding, "replace")) for t in chunk))
             info.update(documents=documents if table else 1, tokens=tokens)

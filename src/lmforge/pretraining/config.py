@@ -43,6 +43,7 @@ class PretrainConfig:
     max_tokens: int | None = setting(None, "token budget: stop after this many training tokens")
     lr: float | None = setting(None, "peak learning rate (default: 1e-3 from scratch, 5e-5 with --from-model)")
     weight_decay: float = setting(0.1, "AdamW weight decay (not on biases and norms)")
+    adam_beta2: float = setting(0.99, "AdamW's second-moment decay (0.99 suits small batches of tokens)")
     warmup_ratio: float = setting(0.05, "share of the steps warming the learning rate up")
     max_grad_norm: float = setting(1.0, "gradient clipping threshold (0 disables)")
     val_fraction: float = setting(0.1, "share of the token stream (its end) held out for validation")
@@ -79,6 +80,8 @@ class PretrainConfig:
             problems.append(f"lr must be between 0 and 1, got {self.lr}")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 < self.adam_beta2 < 1:
+            problems.append(f"adam_beta2 must be between 0 and 1, got {self.adam_beta2}")
         if not 0 <= self.warmup_ratio < 1:
             problems.append(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.whole_word_masking and self.objective != "mlm":

@@ -33,6 +33,7 @@ class Objective:
     make_batch: Callable[[dict[str, np.ndarray], int], Batch]  # (raw blocks, batch number) → tensors
     loss: Callable[[torch.nn.Module, Batch], torch.Tensor]
     count: Callable[[Batch], int]
+    tokens: Callable[[Batch], int] | None = None  # tokens trained on per batch (default: all inputs)
 
 
 def causal_objective(context: int) -> Objective:
@@ -44,7 +45,8 @@ def causal_objective(context: int) -> Objective:
         logits = module(input_ids=ids[:, :-1], use_cache=False).logits  # (B, T, V)
         return F.cross_entropy(logits.flatten(0, 1).float(), ids[:, 1:].flatten(), reduction="sum")
 
-    return Objective(context + 1, context, make_batch, loss, lambda b: b["input_ids"][:, 1:].numel())
+    predicted = lambda b: b["input_ids"][:, 1:].numel()  # noqa: E731  (the extra token is only a target)
+    return Objective(context + 1, context, make_batch, loss, predicted, predicted)
 
 
 def masked_objective(context: int, tokenizer, seed: int, probability: float, whole_words: bool) -> Objective:

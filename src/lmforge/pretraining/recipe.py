@@ -122,11 +122,11 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
                      if cfg.objective == "mlm" else causal_objective(context))
         blocks = PackedBlocks(train_part, objective.block_tokens, objective.stride)
         micro = cfg.batch_size // cfg.grad_accumulation
-        tokens_per_step = cfg.batch_size * objective.block_tokens
+        tokens_per_step = cfg.batch_size * context  # clm: inputs (its extra target aside); mlm: [CLS] … [SEP]
         steps = cfg.max_steps or (math.ceil(cfg.max_tokens / tokens_per_step) if cfg.max_tokens
                                   else math.ceil(blocks.blocks_per_epoch / cfg.batch_size))
         flops_per_token = built.flops_per_token
-        plan = TrainingPlan(model=model, loss=objective.loss, count=objective.count,
+        plan = TrainingPlan(model=model, loss=objective.loss, count=objective.count, tokens=objective.tokens,
                             stream=block_stream(objective, blocks, micro, cfg.seed),
                             evaluate=validation_scorer(objective, val_part, EVAL_BATCH, cfg.eval_batches),
                             metric="val_loss", lower_is_better=True, flops_per_token=flops_per_token)
@@ -139,7 +139,8 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
                                 max_grad_norm=cfg.max_grad_norm, eval_every=cfg.eval_every or max(1, steps // 5),
                                 patience=0, checkpoint_every=cfg.checkpoint_every, quiet=quiet, resume=resume,
                                 grad_accumulation=cfg.grad_accumulation, max_steps=steps,
-                                max_tokens=cfg.max_tokens or 0, peak_flops=peak * 1e9 * accelerator.num_processes)
+                                max_tokens=cfg.max_tokens or 0, peak_flops=peak * 1e9 * accelerator.num_processes,
+                                adam_beta2=cfg.adam_beta2)
         torch.manual_seed(cfg.seed)  # dropout stream
         result = run_loop(plan, settings, output, accelerator, meter)
         raw = accelerator.unwrap_model(plan.model)

@@ -62,6 +62,7 @@ class TrainingPlan:
     setup_s: float = 0.0  # time spent preparing the plan that belongs to training (e.g. caching features)
     stream: Callable[[int], Iterator[Batch]] | None = None
     count: Callable[[Batch], int] | None = None
+    tokens: Callable[[Batch], int] | None = None  # tokens a batch trains on (default: input_ids' size)
     flops_per_token: float = 0.0  # training FLOPs per token (forward + backward), for MFU; 0: unknown
 
 
@@ -81,6 +82,7 @@ class LoopSettings:
     max_steps: int = 0  # optimizer steps to train (0: ``epochs`` passes); required with a streamed plan
     max_tokens: int = 0  # stop once this many tokens were trained on (0: no token budget)
     peak_flops: float = 0.0  # the hardware's FLOP/s, for MFU (0: MFU not reported)
+    adam_beta2: float = 0.999  # small-batch language modelling prefers 0.99 (nanoGPT) or 0.95 (Llama)
 
 
 @dataclass
@@ -103,7 +105,7 @@ def trainable_weights(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone().cpu() for name, p in model.named_parameters() if p.requires_grad}
 
 
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float, beta2: float = 0.999) -> torch.optim.AdamW:
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
@@ -111,7 +113,7 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
             (no_decay if p.ndim < 2 else decay).append(p)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     # fused AdamW is one kernel over all tensors: 7x faster than the default on CPU (measured, MiniLM)
-    return torch.optim.AdamW(groups, lr=lr, fused=True)
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, beta2), fused=True)
 
 
 def _local_share(indices: list[int], rank: int, world: int) -> tuple[list[int], float]:
@@ -149,7 +151,7 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
     sign = -1.0 if plan.lower_is_better else 1.0  # scores are compared as sign * metric, higher is better
 
     model = plan.model
-    optimizer = make_optimizer(model, settings.lr, settings.weight_decay)
+    optimizer = make_optimizer(model, settings.lr, settings.weight_decay, settings.adam_beta2)
     steps_per_epoch = settings.max_steps if plan.stream is not None else len(plan.batches(0))
     total_steps = settings.max_steps or steps_per_epoch * settings.epochs
     epochs = 1 if plan.stream is not None else settings.epochs
@@ -228,8 +230,9 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
                 state["real_tokens"] += int(batch["attention_mask"].sum()) * world
                 state["padded_tokens"] += batch["attention_mask"].numel() * world
             elif "input_ids" in batch:  # packed blocks: every token is real
-                state["real_tokens"] += batch["input_ids"].numel() * world
-                state["padded_tokens"] += batch["input_ids"].numel() * world
+                n = plan.tokens(batch) if plan.tokens is not None else batch["input_ids"].numel()
+                state["real_tokens"] += n * world
+                state["padded_tokens"] += n * world
         if settings.max_grad_norm > 0:
             accelerator.clip_grad_norm_(params, settings.max_grad_norm)
         optimizer.step()
