@@ -65,3 +65,11 @@ def test_tokenized_corpus_is_reused_when_inputs_are_unchanged(tmp_path, text_cor
     text_corpus.write_text(text_corpus.read_text() + "more text\n")
     again = tokenize_corpus([text_corpus], tok, tmp_path / "data", separator_id=None, progress=False)
     assert len(again.tokens) == len(text_corpus.read_text())
+
+
+def test_jieba_word_starts_mark_the_first_character_of_each_chinese_word():
+    from lmforge.data.corpus import _word_start_flags, jieba_word_starts
+
+    text = "我爱北京 good"  # jieba: 我 / 爱 / 北京 / ' ' / good
+    offsets = [(0, 1), (1, 2), (2, 3), (3, 4), (5, 9)]  # one token per character, then a word
+    assert _word_start_flags(text, offsets, jieba_word_starts) == [1, 1, 1, 0, 1]

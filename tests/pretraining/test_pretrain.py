@@ -83,10 +83,12 @@ def test_continued_pretraining_creates_a_tied_mlm_head_and_finetunes(tmp_path, t
                          context=32, threads=1)
     result = pretrain([data], tmp_path / "dapt", cfg, quiet=True)
     created = result.manifest["model"]["created"]
-    assert created and all(k.startswith("cls.") for k in created) and result.manifest["model"]["head_tied_to_embeddings"]
+    assert created and all(k.startswith("cls.") for k in created)
+    assert result.manifest["model"]["head_tied_to_embeddings"]
 
     mlm = AutoModelForMaskedLM.from_pretrained(tmp_path / "dapt")
-    assert mlm.cls.predictions.decoder.weight.data_ptr() == mlm.bert.embeddings.word_embeddings.weight.data_ptr()
+    decoder, embeddings = mlm.cls.predictions.decoder.weight, mlm.bert.embeddings.word_embeddings.weight
+    assert decoder.data_ptr() == embeddings.data_ptr(), "the output projection is the word-embedding matrix"
     saved = load_file(tmp_path / "dapt" / "model.safetensors")
     base = load_file(tiny_model / "model.safetensors")
     pooler = [k for k in saved if "pooler" in k]

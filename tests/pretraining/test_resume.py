@@ -49,7 +49,8 @@ def test_killed_pretraining_resumes_to_the_same_weights(tmp_path, text_corpus):
     interrupted_at = int(latest_checkpoint(killed / "checkpoints").name.split("-")[1])
     assert 10 <= interrupted_at < 80
 
-    refused = subprocess.run(pretrain_cmd(text_corpus, killed, tokenizer), capture_output=True, text=True, env=env, cwd=REPO)
+    refused = subprocess.run(pretrain_cmd(text_corpus, killed, tokenizer), capture_output=True, text=True, env=env,
+                             cwd=REPO)
     assert refused.returncode == 2 and "pass --resume" in refused.stderr
     subprocess.run(pretrain_cmd(text_corpus, killed, tokenizer, "--resume"), check=True, env=env, cwd=REPO)
     a, b = load_file(reference / "model.safetensors"), load_file(killed / "model.safetensors")
