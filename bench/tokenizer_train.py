@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+SHARED = next(p / "shared" for p in REPO.parents if (p / "shared" / "data").is_dir()) / "data"
 SUFFIXES = {".txt", ".csv", ".tsv", ".json", ".jsonl"}
 
 
