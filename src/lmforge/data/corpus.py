@@ -114,8 +114,9 @@ class TokenizedCorpus:
         def part(f: TokenFile | None, a: int, b: int) -> TokenFile | None:
             return None if f is None else TokenFile(f.path, f.dtype, a, b)
 
-        return (TokenizedCorpus(part(self.tokens, self.tokens.start, cut), part(self.word_starts, self.tokens.start, cut), self.files),
-                TokenizedCorpus(part(self.tokens, cut, self.tokens.stop), part(self.word_starts, cut, self.tokens.stop), self.files))
+        first, last = self.tokens.start, self.tokens.stop
+        return (TokenizedCorpus(part(self.tokens, first, cut), part(self.word_starts, first, cut), self.files),
+                TokenizedCorpus(part(self.tokens, cut, last), part(self.word_starts, cut, last), self.files))
 
 
 def fingerprint_files(files: list[Path]) -> list[dict]:

@@ -31,7 +31,8 @@ BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 CJK = r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+"
 
 
-def corpus_texts(paths: list[str | Path], text_column: str | None = None, encoding: str = "utf-8") -> Iterator[list[str]]:
+def corpus_texts(paths: list[str | Path], text_column: str | None = None,
+                 encoding: str = "utf-8") -> Iterator[list[str]]:
     for path in corpus_files(paths):
         yield from iter_documents(path, text_column, encoding)
 
@@ -82,7 +83,8 @@ def train_tokenizer(paths: list[str | Path], output: Path, kind: str = "bpe", vo
     if kind in ("wordpiece", "unigram"):
         cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+            special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
     return _save(tok, output, kind, specials)
 
 
