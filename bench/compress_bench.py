@@ -180,7 +180,7 @@ def main() -> int:
     built = make_artifacts(names)
     rows = measure_all(names, args.speed_texts, args.rounds)
     from lmforge.compression.comparison import accuracy_vs_speed_png
-    from lmforge.costs import hardware_info
+    from lmforge.metering import hardware_info
 
     accuracy_vs_speed_png([{**r, "artifact": r["name"]} for r in rows], OUT / f"{args.tag}-accuracy_vs_speed.png")
     table = markdown(rows)

@@ -54,7 +54,9 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "LMFORGE_TRACKING": "off"}
         load = os.getloadavg()
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=True)
+        proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"tokenizer training failed:\n{proc.stderr}")
         wall = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         vocab = len(json.loads((Path(tmp) / "tok" / "tokenizer.json").read_text())["model"]["vocab"])

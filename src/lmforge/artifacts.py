@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 from pathlib import Path
 
 from lmforge.errors import ArtifactError
+from lmforge.files import write_json_atomic
 
 MANIFEST = "manifest.json"
 TRACKED_LIBRARIES = ("lmforge", "torch", "transformers", "tokenizers", "safetensors", "peft", "accelerate",
@@ -39,11 +39,7 @@ def read_manifest(directory: str | Path) -> dict:
 
 def write_manifest(directory: str | Path, manifest: dict) -> Path:
     """Write ``manifest.json`` atomically (a reader never sees half a file)."""
-    path = Path(directory) / MANIFEST
-    tmp = path.with_name(f".{MANIFEST}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(Path(directory) / MANIFEST, manifest)
 
 
 def library_versions() -> dict[str, str]:
@@ -58,7 +54,10 @@ def library_versions() -> dict[str, str]:
 
 def save_classifier(model, tokenizer, directory: str | Path) -> None:
     """Weights as safetensors plus the tokenizer, in the layout ``from_pretrained`` reads."""
+    from lmforge.models.pretrained import quiet_transformers
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(directory, safe_serialization=True)
-    tokenizer.save_pretrained(directory)
+    with quiet_transformers():  # no "Writing model shards" progress bar for a one-file save
+        model.save_pretrained(directory, safe_serialization=True)
+        tokenizer.save_pretrained(directory)

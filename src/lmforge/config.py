@@ -60,9 +60,15 @@ class FinetuneConfig:
     text_column: str | None = setting(None, "name of the text column (detected when omitted)")
     label_column: str | None = setting(None, "name of the label column (detected when omitted)")
     encoding: str = setting("utf-8", "text encoding of the input files")
+    split: str | None = setting(None, "split of a multi-split TRAIN to train on: a JSON document's key, a "
+                                      "workbook's sheet, a folder's sub-folder (default: the one named train; "
+                                      "its dev/val split, if any, is the dev set unless --dev is given)")
     price_per_hour: float | None = setting(None, "$ per hour of the machine, for the cost estimate "
                                                  "(default: by hardware class, see README)")
     threads: int | None = setting(None, "CPU threads for torch (default: physical cores)")
+    task: str = setting("text-classification", "what the model predicts: a registered task (lmforge.tasks), "
+                                               "e.g. text-classification; sft: instruction tuning of a causal LM "
+                                               "(`lmforge sft --help`)")
 
     def validate(self) -> FinetuneConfig:
         problems = []

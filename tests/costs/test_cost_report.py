@@ -10,8 +10,8 @@ import yaml
 
 from lmforge.artifacts import read_manifest
 from lmforge.cli import main
-from lmforge.costs import prices
-from lmforge.costs.hardware import hardware_info
+from lmforge.metering import prices
+from lmforge.metering.hardware import hardware_info
 from lmforge.costs.report import CostSettings, cost_report
 from lmforge.errors import ConfigError
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lmforge.cli import main
-from lmforge.costs.hardware import machine_profile
+from lmforge.metering.hardware import machine_profile
 from lmforge.costs.usage import usage_report
 
 

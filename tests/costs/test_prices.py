@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lmforge.costs import prices
-from lmforge.costs.prices import default_quote, hosted_api, price_table, resolve_price
+from lmforge.metering import prices
+from lmforge.metering.prices import default_quote, hosted_api, price_table, resolve_price
 from lmforge.errors import ConfigError
 
 SHIPPED = yaml.safe_load((Path(prices.__file__).with_name("prices.yaml")).read_text())

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from lmforge.costs import meter as meter_module
+from lmforge.metering import meter as meter_module
 from lmforge.costs import roi
-from lmforge.costs.energy import estimate_energy
-from lmforge.costs.meter import Meter, count_process_startup
-from lmforge.costs.prices import HostedApiPrice
+from lmforge.metering.energy import estimate_energy
+from lmforge.metering.meter import Meter, count_process_startup
+from lmforge.metering.prices import HostedApiPrice
 
 
 def test_per_million_monthly_break_even_and_roi():

@@ -64,7 +64,7 @@ def test_mlm_from_scratch_with_whole_word_masking_reloads(tmp_path):
     cfg = PretrainConfig(objective="mlm", tokenizer="wordpiece", vocab_size=200, batch_size=8, max_steps=10,
                          whole_word_masking=True, **TINY)
     result = pretrain([corpus], tmp_path / "mlm", cfg, quiet=True)
-    assert result.manifest["kind"] == "masked-lm" and result.metrics["val_loss"] > 0
+    assert result.manifest["task"] == "masked-lm" and result.metrics["val_loss"] > 0
     model = AutoModelForMaskedLM.from_pretrained(tmp_path / "mlm")
     tok = AutoTokenizer.from_pretrained(tmp_path / "mlm")
     assert tok.tokenize("北京烤鸭") == ["北", "京", "烤", "鸭"]  # CJK characters split, as Chinese BERTs do

@@ -1,4 +1,4 @@
-"""LoRA for sequence classifiers, thin over peft.
+"""LoRA for encoders with a task head, thin over peft.
 
 The classification head of a new classifier is freshly initialised, so it must be trained and saved with
 the adapter (peft ``modules_to_save``). Otherwise a reloaded adapter sits on a new random head and
@@ -17,14 +17,16 @@ from lmforge.errors import missing_extra
 ADAPTER_DIR = "adapter"
 
 
-def apply_lora(model: nn.Module, r: int, alpha: int, dropout: float, newly_initialized: list[str]) -> nn.Module:
-    """Wrap ``model`` with LoRA on its attention projections; new modules are trained in full."""
+def apply_lora(model: nn.Module, r: int, alpha: int, dropout: float, newly_initialized: list[str],
+               task_type: str = "SEQ_CLS") -> nn.Module:
+    """Wrap ``model`` with LoRA on its attention projections; new modules are trained in full.
+    ``task_type`` names a ``peft.TaskType`` (the task's ``peft_task_type``)."""
     try:
         from peft import LoraConfig, TaskType, get_peft_model
     except ImportError:
         raise missing_extra("--method lora", "lora", "peft") from None
     head_modules = sorted({name.rsplit(".", 1)[0] for name in newly_initialized})
-    config = LoraConfig(task_type=TaskType.SEQ_CLS, r=r, lora_alpha=alpha, lora_dropout=dropout,
+    config = LoraConfig(task_type=TaskType[task_type], r=r, lora_alpha=alpha, lora_dropout=dropout,
                         modules_to_save=head_modules or None)
     return get_peft_model(model, config)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 
 def cmd_compress(args) -> None:
-    from lmforge import compression
+    from lmforge import api
     from lmforge.cli import dataclass_from_args
     from lmforge.compression.settings import CompressConfig
 
     config = dataclass_from_args(CompressConfig, args)
-    result = compression.compress(args.model, args.output, config, overwrite=args.overwrite, quiet=args.quiet)
+    result = api.compress(args.model, args.output, overwrite=args.overwrite, quiet=args.quiet, config=config)
     m = result.manifest["measurements"]
     a, p, r = m["artifact"], m["parent"], m["ratios"]
     print(f"saved {result.output}  ({result.manifest['compression']['method']} of {p.get('backend')} parent)")
@@ -24,10 +24,10 @@ def cmd_compress(args) -> None:
 
 
 def cmd_compare(args) -> None:
-    from lmforge import compression
+    from lmforge import api
     from lmforge.compression.comparison import format_table
 
-    rows = compression.compare(args.models, args.eval, plot=args.plot, recorded=args.recorded,
+    rows = api.compare(args.models, args.eval, plot=args.plot, recorded=args.recorded,
                                speed_texts=args.speed_texts, quiet=args.quiet)
     print(format_table(rows))
     if args.plot:

@@ -45,7 +45,7 @@ def compare(dirs: Sequence[str | Path], eval: str | Path | None = None, *, plot:
             recorded: bool = False, speed_texts: int = 512, quiet: bool = False) -> list[dict]:
     """One row per artifact (see the module docstring); writes the accuracy-vs-speed plot to ``plot``."""
     from lmforge.inference.predictor import Predictor
-    from lmforge.training.finetune import configure_threads
+    from lmforge.threads import configure_threads
 
     dirs = [Path(d) for d in dirs]
     if not dirs:
@@ -91,7 +91,7 @@ def format_table(rows: list[dict]) -> str:
 
 def accuracy_vs_speed_png(rows: list[dict], path: Path) -> Path:
     """Accuracy against sentences/s at batch 32; marker area ∝ size on disk."""
-    from lmforge.evaluation.plots import _pyplot
+    from lmforge.html_report import pyplot as _pyplot
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.8))

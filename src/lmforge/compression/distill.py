@@ -29,7 +29,7 @@ from lmforge.data.batching import length_bucketed_batches, pad_batch
 from lmforge.errors import ConfigError
 from lmforge.inference.predictor import batched_logits
 from lmforge.models.pretrained import transformer_blocks
-from lmforge.training.finetune import dev_scores
+from lmforge.tasks import get_task
 from lmforge.training.loop import LoopSettings, TrainingPlan, train
 
 UNLABELLED = -100  # gold label of an unlabelled text: ignored by the hard-label loss
@@ -122,8 +122,9 @@ def distillation_plan(student: nn.Module, encoded: list[list[int]], gold: Sequen
         gold_batch, teacher_batch = batch.pop("gold"), batch.pop("teacher_logits")
         return distillation_loss(module(**batch).logits.float(), teacher_batch, gold_batch, temperature, alpha)
 
-    def evaluate(module):
-        return dev_scores(model_logits(module, dev_encoded, pad_id), dev_gold, num_labels)
+    def evaluate(module):  # distillation matches class distributions: a text-classification student
+        return get_task("text-classification").dev_scores(model_logits(module, dev_encoded, pad_id), dev_gold,
+                                                          num_labels)
 
     return TrainingPlan(model=student, batches=lambda epoch: length_bucketed_batches(lengths, batch_size, seed, epoch),
                         collate=collate, loss=loss, evaluate=evaluate)

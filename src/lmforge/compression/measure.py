@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.evaluation.metrics import accuracy
+from lmforge.inference.throughput import texts_per_second
+from lmforge.tasks import get_task
 
 WEIGHT_FILES = ("model.onnx", "model.onnx.data", "model.safetensors")
 THROUGHPUT_BATCH = 32
@@ -36,9 +37,7 @@ def sentences_per_second(predictor, texts: Sequence[str], batch: int = THROUGHPU
     predictor.max_batch, predictor.max_tokens = batch, batch * predictor.max_length  # the batch size decides
     try:
         predictor.logits(texts[:batch])  # warm-up: first-run allocations and ORT's lazy initialisation
-        start = time.perf_counter()
-        predictor.logits(texts)
-        return len(texts) / (time.perf_counter() - start)
+        return texts_per_second(predictor.logits, texts)[0]
     finally:
         predictor.max_batch, predictor.max_tokens = saved
 
@@ -55,11 +54,13 @@ def p50_latency_ms(predictor, texts: Sequence[str]) -> float:
 
 
 def measure_pair(predictors: dict, texts: Sequence[str], labels: np.ndarray | None, *, speed_texts: int = 512,
-                 rounds: int = 3, progress: bool = True) -> dict[str, dict]:
+                 rounds: int = 3, progress: bool = True, task=None) -> dict[str, dict]:
     """Accuracy, throughput and latency of each named predictor, timed in alternating rounds (median kept).
 
-    ``labels`` are label ids in each predictor's label order (all predictors share one label order).
+    ``labels`` are label ids in each predictor's label order (all predictors share one label order);
+    ``task`` (default: text classification) scores the outputs and says when two models agree.
     """
+    task = task or get_task(None)
     from tqdm.auto import tqdm
 
     speed_sample = list(texts[:speed_texts])
@@ -70,7 +71,7 @@ def measure_pair(predictors: dict, texts: Sequence[str], labels: np.ndarray | No
         logits[name] = predictor.logits(list(texts))
         out[name] = {"examples": len(texts)}
         if labels is not None:
-            out[name]["accuracy"] = round(accuracy(labels, logits[name].argmax(-1)), 5)
+            out[name]["accuracy"] = round(task.score(logits[name], labels), 5)
     throughput: dict[str, list[float]] = {name: [] for name in predictors}
     latency: dict[str, list[float]] = {name: [] for name in predictors}
     steps = tqdm(total=rounds * len(predictors), desc="timing", unit="run", disable=not progress, leave=False)
@@ -86,7 +87,7 @@ def measure_pair(predictors: dict, texts: Sequence[str], labels: np.ndarray | No
         out[name]["p50_latency_ms_b1"] = round(statistics.median(latency[name]), 3)
         out[name]["backend"] = predictors[name].backend.name
         if name != first:  # how often the compressed model decides differently from the reference
-            out[name]["agreement"] = round(float((logits[name].argmax(-1) == logits[first].argmax(-1)).mean()), 5)
+            out[name]["agreement"] = round(task.agreement(logits[name], logits[first]), 5)
     return out
 
 

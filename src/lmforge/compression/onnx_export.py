@@ -44,21 +44,24 @@ def eager_copy(model: torch.nn.Module) -> torch.nn.Module:
     return eager.eval()
 
 
-def export_onnx(model: torch.nn.Module, sample: dict[str, torch.Tensor], path: Path) -> Path:
-    """Write ``model`` (a sequence classifier) to ``path`` with dynamic (batch, sequence) axes."""
+def export_onnx(model: torch.nn.Module, sample: dict[str, torch.Tensor], path: Path,
+                outputs: dict[str, dict[int, str]] | None = None) -> Path:
+    """Write ``model`` to ``path`` with dynamic (batch, sequence) input axes. ``outputs``: the output names and
+    their dynamic axes, the task's ``onnx_outputs()`` (default: a classifier's ``logits`` of (batch, labels))."""
+    outputs = outputs or {"logits": {0: "batch"}}
     try:
         import onnx  # noqa: F401  (the TorchScript exporter serialises through it)
     except ImportError:
         raise missing_extra("ONNX export", "onnx", "onnx") from None
     model = eager_copy(model)
-    if supports_cls_forward(model):  # BERT: the last layer for [CLS] only, ~14% less work, same logits
-        model = ClsOnlyExport(model)
+    if supports_cls_forward(model) and list(outputs) == ["logits"] and outputs["logits"] == {0: "batch"}:
+        model = ClsOnlyExport(model)  # BERT classifier: the last layer for [CLS] only, ~14% less work, same logits
     dynamic = {name: {0: "batch", 1: "sequence"} for name in INPUTS}
-    dynamic["logits"] = {0: "batch"}
+    dynamic.update(outputs)
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer and deprecation warnings: the parity check is the real test
         torch.onnx.export(model, (), str(path), kwargs={name: sample[name] for name in INPUTS},
-                          input_names=list(INPUTS), output_names=["logits"], dynamic_axes=dynamic,
+                          input_names=list(INPUTS), output_names=list(outputs), dynamic_axes=dynamic,
                           opset_version=OPSET, dynamo=False)
     return path
 

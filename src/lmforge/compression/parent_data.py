@@ -12,7 +12,8 @@ import numpy as np
 
 from lmforge.artifacts import read_manifest
 from lmforge.data.examples import LabeledTexts, load_labeled_texts
-from lmforge.errors import ConfigError, DataError
+from lmforge.errors import ConfigError
+from lmforge.tasks import text_classification
 
 
 def _inputs(model_dir: Path) -> dict:
@@ -28,7 +29,7 @@ def _load(record: dict, what: str) -> LabeledTexts:
     if not path.exists():
         raise ConfigError(f"the {what} recorded in the parent's manifest, {path}, no longer exists; "
                           "pass --eval FILE (and restore the file for distill/prune)")
-    return load_labeled_texts(path, record.get("text_column"), record.get("label_column"))
+    return load_labeled_texts(path, record.get("text_column"), record.get("label_column"), split=record.get("split"))
 
 
 def parent_dev_data(model_dir: Path) -> LabeledTexts:
@@ -57,10 +58,4 @@ def parent_train_data(model_dir: Path) -> LabeledTexts:
 
 def label_ids(data: LabeledTexts, labels: list[str]) -> np.ndarray:
     """``data``'s labels as ids in the model's label order; a label the model lacks is a DataError."""
-    index = {name: i for i, name in enumerate(labels)}
-    for label, row in zip(data.labels, data.rows):
-        if label not in index:
-            raise DataError(f"label '{label}' is not one the model knows ({', '.join(labels[:20])})",
-                            path=data.path, row=row, column=data.label_column,
-                            hint="measure on data labelled like the parent's training set")
-    return np.array([index[label] for label in data.labels])
+    return text_classification.label_ids(data, labels, "labelled like the parent's training set")

@@ -24,13 +24,15 @@ from lmforge.artifacts import library_versions, read_manifest, save_classifier, 
 from lmforge.compression.measure import measure_pair, ratios, size_on_disk_mb
 from lmforge.compression.parent_data import label_ids, parent_dev_data, parent_train_data
 from lmforge.compression.settings import CompressConfig
-from lmforge.costs import Meter
+from lmforge.metering import Meter
 from lmforge.data.examples import LabeledTexts, iter_texts, load_labeled_texts
 from lmforge.errors import ArtifactError, ConfigError, DataError
+from lmforge.files import refuse_to_replace
 from lmforge.inference.onnx_backend import ONNX_FILE
-from lmforge.models.pretrained import load_sequence_classifier, load_tokenizer, weights_sha256
+from lmforge.models.pretrained import load_tokenizer, weights_sha256
+from lmforge.tasks import task_for_artifact
 
-CARRIED_FROM_PARENT = ("kind", "config", "labels", "inputs")
+CARRIED_FROM_PARENT = ("kind", "task", "config", "labels", "inputs")
 PARITY_SAMPLE = 32
 
 
@@ -50,8 +52,7 @@ def load_parent_torch(parent: Path):
                             "`lmforge finetune` output (or a distilled / pruned artifact), not from an ONNX export")
     if read_manifest(parent).get("quantization"):
         raise ArtifactError(f"{parent} is already int8; compress its parent instead")
-    model, _ = load_sequence_classifier(parent)
-    return model.eval()
+    return task_for_artifact(parent).load_model(parent).eval()
 
 
 def sample_batch(tokenizer, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
@@ -68,7 +69,7 @@ def make_onnx(parent: Path, work: Path, cfg: CompressConfig, eval_texts: list[st
     model, tokenizer = load_parent_torch(parent), load_tokenizer(parent)
     batch = sample_batch(tokenizer, eval_texts, max_length_of(parent))
     fp32 = work / ONNX_FILE if cfg.to == "onnx" else work / ".fp32.onnx"
-    export_onnx(model, batch, fp32)
+    export_onnx(model, batch, fp32, task_for_artifact(parent).onnx_outputs())
     details = {"exporter": "torch.onnx TorchScript (dynamo=False)", "opset": 17, "dynamic_axes": ["batch", "sequence"]}
     details["fused_operators"] = fuse_transformer_graph(fp32, model.config) if cfg.optimize_graph else {}
     details["parity_max_abs_logit_diff"] = parity(model, fp32, batch)
@@ -106,9 +107,14 @@ def make_student(parent: Path, work: Path, cfg: CompressConfig, quiet: bool, met
     """distill or prune (+ recovery): a smaller torch model trained with the one loop, saved to ``work``."""
     from lmforge.compression import distill, prune
     from lmforge.data.batching import pad_batch
-    from lmforge.training.finetune import configure_threads
+    from lmforge.threads import configure_threads
 
     configure_threads(cfg.threads)
+    task = task_for_artifact(parent)
+    if task.name != "text-classification":
+        raise ConfigError(f"--to {cfg.to} trains a student on the teacher's class distributions: it works for "
+                          f"text-classification models, and {parent} is {task.name}. Use --to onnx, onnx-int8 or "
+                          "torch-int8 instead")
     teacher, tokenizer = load_parent_torch(parent), load_tokenizer(parent)
     labels = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
     train, dev = parent_train_data(parent), parent_dev_data(parent)
@@ -147,7 +153,7 @@ def make_student(parent: Path, work: Path, cfg: CompressConfig, quiet: bool, met
         temperature=cfg.temperature, alpha=cfg.alpha, seed=cfg.seed, quiet=quiet, meter=meter,
         freeze_embeddings=not cfg.student_hidden)  # embeddings copied from the teacher stay as they are
     shutil.rmtree(work / ".run", ignore_errors=True)
-    student.config.problem_type = "single_label_classification"
+    student.config.problem_type = task.problem_type
     save_classifier(student, tokenizer, work)
     details["parameters"] = sum(p.numel() for p in student.parameters())
     details["teacher_parameters"] = sum(p.numel() for p in teacher.parameters())
@@ -165,8 +171,7 @@ def eval_data(parent: Path, cfg: CompressConfig) -> LabeledTexts:
 
 
 def prepare_output(output: Path, overwrite: bool) -> Path:
-    if output.exists() and any(output.iterdir()) and not overwrite:
-        raise ConfigError(f"{output} already exists and is not empty; choose another --output or pass --overwrite")
+    refuse_to_replace(output, overwrite)
     output.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
 
@@ -175,7 +180,7 @@ def compress(model: str | Path, output: str | Path, config: CompressConfig | Non
              overwrite: bool = False, quiet: bool = False) -> CompressResult:
     """Make a compressed artifact of ``model`` in ``output`` (see the module docstring)."""
     from lmforge.inference.predictor import Predictor
-    from lmforge.training.finetune import configure_threads
+    from lmforge.threads import configure_threads
 
     cfg = (config or CompressConfig()).resolved()
     parent, output = Path(model), Path(output)
@@ -203,7 +208,8 @@ def compress(model: str | Path, output: str | Path, config: CompressConfig | Non
             predictors = {"parent": Predictor.load(parent), "artifact": Predictor.load(work)}
             gold = label_ids(data, predictors["parent"].labels)
             measured = measure_pair(predictors, data.texts, gold, speed_texts=cfg.speed_texts,
-                                    rounds=cfg.timing_rounds, progress=not quiet)
+                                    rounds=cfg.timing_rounds, progress=not quiet,
+                                    task=predictors["parent"].task)
             measured["parent"]["size_mb"] = size_on_disk_mb(parent)
             measured["artifact"]["size_mb"] = size_on_disk_mb(work)
             change = ratios(measured["artifact"], measured["parent"])

@@ -1,6 +1,3 @@
-"""What work costs: the meter every stage runs inside, the hardware it ran on, and prices."""
-
-from lmforge.costs.hardware import hardware_info
-from lmforge.costs.meter import Meter
-
-__all__ = ["Meter", "hardware_info"]
+"""The economics of a model, the top of cost accounting: ``lmforge cost`` (report, ROI, throughput per
+backend), ``lmforge usage`` (per-key shares) and the classical baseline priced beside every fine-tune.
+The measuring underneath (meter, hardware, prices, energy) is :mod:`lmforge.metering`."""

@@ -15,8 +15,8 @@ import time
 import warnings
 from pathlib import Path
 
-from lmforge.costs.meter import Meter
-from lmforge.costs.prices import resolve_price
+from lmforge.metering.meter import Meter
+from lmforge.metering.prices import resolve_price
 
 MAX_FEATURES = 200_000
 THROUGHPUT_SECONDS = 0.5  # long enough to time a vectorize + predict pass reliably

@@ -6,13 +6,13 @@ import json
 
 
 def cmd_hardware(args) -> None:
-    from lmforge.costs.hardware import machine_profile
-    from lmforge.costs.prices import resolve_price
+    from lmforge import api
 
-    profile = machine_profile(refresh=args.refresh, seconds=args.seconds)
-    quote = resolve_price(args.price_per_hour, args.instance, profile)
+    profile = api.hardware(refresh=args.refresh, seconds=args.seconds, price_per_hour=args.price_per_hour,
+                           instance=args.instance)
+    price = profile["price"]
     if args.json:
-        print(json.dumps({**profile, "price": quote.to_dict()}, indent=2))
+        print(json.dumps(profile, indent=2))
         return
     gpu = profile["gpu"]
     print(f"cpu        {profile['cpu_model']} ({profile['physical_cores']} physical / {profile['logical_cores']} logical cores)")
@@ -22,16 +22,17 @@ def cmd_hardware(args) -> None:
           + (", cached" if profile["cached"] else ", measured now") + f"; {profile['cache_path']})")
     if gpu:
         print(f"gpu fp32   {profile['gpu_fp32_gflops']:.1f} GFLOP/s")
-    print(f"price      ${quote.usd_per_hour}/hour: {quote.basis}")
+    print(f"price      ${price['usd_per_hour']}/hour: {price['basis']}")
 
 
 def cmd_cost(args) -> None:
+    from lmforge import api
     from lmforge.cli import dataclass_from_args
-    from lmforge.costs.report import CostSettings, cost_report
+    from lmforge.costs.report import CostSettings
     from lmforge.costs.report_html import summary_lines, terminal_table
 
     settings = dataclass_from_args(CostSettings, args)
-    report = cost_report(args.model, settings, args.output, also=args.also or [], quiet=args.quiet)
+    report = api.cost(args.model, args.output, also=args.also or [], quiet=args.quiet, settings=settings)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return
@@ -43,10 +44,10 @@ def cmd_cost(args) -> None:
 
 
 def cmd_usage(args) -> None:
-    from lmforge.costs.usage import usage_report
+    from lmforge import api
     from lmforge.costs.report_html import money
 
-    report = usage_report(args.model, price_per_hour=args.price_per_hour, instance=args.instance)
+    report = api.usage(args.model, price_per_hour=args.price_per_hour, instance=args.instance)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return

@@ -21,8 +21,8 @@ from pathlib import Path
 from lmforge.artifacts import read_manifest
 from lmforge.config import setting
 from lmforge.costs import roi
-from lmforge.costs.prices import hosted_api, resolve_price
-from lmforge.costs.throughput import backend_throughput, runnable_backends
+from lmforge.metering.prices import hosted_api, resolve_price
+from lmforge.costs.throughput import backend_throughput
 from lmforge.errors import ArtifactError, ConfigError
 
 MAX_TEXTS = 2000
@@ -82,10 +82,11 @@ def benchmark_texts(model_dir: Path, manifest: dict, data: str | None) -> tuple[
 
 def mean_tokens(model_dir: Path, texts: list[str]) -> float:
     """Mean tokens per text (the model's own tokenizer, no truncation, special tokens left out)."""
-    from lmforge.models.pretrained import load_tokenizer
+    from lmforge.models.pretrained import load_tokenizer, quiet_transformers
 
     tokenizer = load_tokenizer(model_dir)
-    ids = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+    with quiet_transformers():  # uncapped on purpose: no "Token indices sequence length" warning
+        ids = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
     return sum(len(x) for x in ids) / max(1, len(ids))
 
 
@@ -103,12 +104,16 @@ def derived_artifacts(model_dir: Path) -> list[Path]:
 
 
 def model_accuracy(model_dir: Path, manifest: dict) -> dict:
-    """Dev accuracy from the manifest, and the latest ``lmforge evaluate`` accuracy when there is one."""
-    out = {"dev": ((manifest.get("metrics") or {}).get("dev") or {}).get("accuracy")}
+    """The task's primary dev metric (accuracy for a classifier) from the manifest, and the latest
+    ``lmforge evaluate`` value of it when there is one."""
+    from lmforge.tasks import get_task, task_name_of
+
+    metric = get_task(task_name_of(manifest), error=ArtifactError).primary_metric
+    out = {"dev": ((manifest.get("metrics") or {}).get("dev") or {}).get(metric)}
     evals = sorted((model_dir / "eval").glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
     if evals:
         m = json.loads(evals[-1].read_text())
-        out.update({"test": m.get("accuracy"), "test_data": m.get("data")})
+        out.update({"test": m.get(metric), "test_data": m.get("data")})
     return out
 
 
@@ -132,6 +137,8 @@ def cost_report(model_dir: str | Path, settings: CostSettings | None = None, out
     backends = []
     extra = [Path(a) for a in also]
     extra += [d for d in derived_artifacts(model_dir) if d.resolve() not in {e.resolve() for e in extra}]
+    from lmforge.inference.backends import runnable_backends
+
     for directory in [model_dir, *extra]:
         names = runnable_backends(directory)
         if not names:

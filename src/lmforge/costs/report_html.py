@@ -6,7 +6,7 @@ import html
 import json
 from pathlib import Path
 
-from lmforge.evaluation.report import STYLE, embed_png
+from lmforge.html_report import STYLE, embed_png
 
 
 def money(x: float | None) -> str:
@@ -36,7 +36,7 @@ def accuracy_points(report: dict) -> list[tuple[str, float, float]]:
 
 
 def accuracy_vs_cost_png(report: dict, path: Path) -> Path:
-    from lmforge.evaluation.plots import _pyplot
+    from lmforge.html_report import pyplot as _pyplot
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -60,7 +60,7 @@ def accuracy_vs_cost_png(report: dict, path: Path) -> Path:
 
 def cumulative_cost_png(report: dict, path: Path, horizon: int = 12) -> Path:
     """Training + serving vs the hosted API, month by month: where the lines cross is the break-even."""
-    from lmforge.evaluation.plots import _pyplot
+    from lmforge.html_report import pyplot as _pyplot
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from lmforge.costs.prices import HOURS_PER_MONTH, HostedApiPrice
+from lmforge.metering.prices import HOURS_PER_MONTH, HostedApiPrice
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24  # 30.42
 ROI_HORIZON_MONTHS = 12

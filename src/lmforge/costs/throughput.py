@@ -11,31 +11,14 @@ equally steady figure. Texts go through :class:`~lmforge.inference.predictor.Pre
 
 from __future__ import annotations
 
-import importlib
 import time
 from pathlib import Path
 
 from lmforge.artifacts import read_manifest, write_manifest
 from lmforge.errors import ArtifactError
+from lmforge.inference.throughput import texts_per_second
 
-OPTIONAL_BACKEND_MODULES = ("lmforge.inference.onnx_backend",)  # register themselves when importable
 CALIBRATION_TEXTS = 128
-
-
-def register_optional_backends() -> None:
-    for module in OPTIONAL_BACKEND_MODULES:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
-
-
-def runnable_backends(model_dir: Path) -> list[str]:
-    """Names of the registered backends that can run ``model_dir``."""
-    from lmforge.inference.backends import BACKENDS
-
-    register_optional_backends()
-    return [name for name, (can_load, _) in BACKENDS.items() if can_load(Path(model_dir))]
 
 
 def measure_throughput(model_dir: str | Path, backend: str, texts: list[str], seconds: float = 5.0,
@@ -56,16 +39,10 @@ def measure_throughput(model_dir: str | Path, backend: str, texts: list[str], se
     per_text = (time.perf_counter() - t0) / len(sample)
     wanted = max(len(sample), int(seconds / max(per_text, 1e-6)))
     chunk = max(len(sample), min(len(texts), 1024))  # length sorting works within a chunk, as in evaluate
-    done, t0 = 0, time.perf_counter()
     with tqdm(total=wanted, unit="sent", desc=f"benchmark {backend}", disable=quiet, leave=False) as bar:
-        while done < wanted:
-            start = done % len(texts)
-            batch = (texts[start:] + texts[:start])[:min(chunk, wanted - done)]
-            predictor.predict_proba(batch)
-            done += len(batch)
-            bar.update(len(batch))
-    elapsed = time.perf_counter() - t0
-    from lmforge.costs.hardware import hardware_info
+        rate, elapsed = texts_per_second(predictor.predict_proba, texts, count=wanted, chunk=chunk, progress=bar.update)
+    done = wanted
+    from lmforge.metering.hardware import hardware_info
 
     return {"backend": backend, "sentences_per_s": round(done / elapsed, 2), "sentences": done,
             "seconds": round(elapsed, 2), "distinct_texts": len(texts), "torch_threads": torch.get_num_threads(),
@@ -75,7 +52,7 @@ def measure_throughput(model_dir: str | Path, backend: str, texts: list[str], se
 
 def recorded_throughput(manifest: dict, backend: str) -> dict | None:
     """A throughput measured earlier on this machine (same CPU model), if the manifest holds one."""
-    from lmforge.costs.hardware import hardware_info
+    from lmforge.metering.hardware import hardware_info
 
     record = (manifest.get("throughput") or {}).get(backend)
     if record and record.get("cpu_model") == hardware_info()["cpu_model"] and record.get("sentences_per_s"):

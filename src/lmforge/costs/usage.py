@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from lmforge.artifacts import read_manifest
-from lmforge.costs.prices import resolve_price
+from lmforge.metering.prices import resolve_price
 from lmforge.errors import missing_extra
 
 

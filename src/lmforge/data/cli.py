@@ -33,21 +33,23 @@ def _print_inspect(summary: dict) -> None:
 
 
 def cmd_inspect(args) -> None:
+    from lmforge import api
     from lmforge.cli import dataclass_from_args
-    from lmforge.data.inspect import InspectConfig, inspect_files
+    from lmforge.data.inspect import InspectConfig
 
-    summary = inspect_files(args.files, args.output, dataclass_from_args(InspectConfig, args), quiet=args.quiet)
+    summary = api.inspect_data(args.files, args.output, quiet=args.quiet, config=dataclass_from_args(InspectConfig, args))
     _print_inspect(summary)
 
 
 def cmd_prepare(args) -> None:
+    from lmforge import api
     from lmforge.cli import dataclass_from_args
     from lmforge.data.cleaning import CleaningConfig
-    from lmforge.data.prepare import PrepareConfig, prepare_data
+    from lmforge.data.prepare import PrepareConfig
 
     config = dataclass_from_args(PrepareConfig, args)
     config.cleaning = dataclass_from_args(CleaningConfig, args)
-    m = prepare_data(args.inputs, args.output, config, overwrite=args.overwrite, quiet=args.quiet)
+    m = api.prepare_data(args.inputs, args.output, overwrite=args.overwrite, quiet=args.quiet, config=config)
     c = m["counts"]
     print(f"{c['rows_in']:,} rows in → {c['rows_out']:,} out, {c['removed']:,} removed, {c['altered']:,} altered "
           f"({m['wall_s']:.1f} s)")
@@ -69,8 +71,7 @@ def cmd_prepare(args) -> None:
 def register(subparsers) -> None:
     from lmforge.cli import add_dataclass_flags
     from lmforge.data.cleaning import CleaningConfig
-    from lmforge.data.inspect import InspectConfig
-    from lmforge.data.prepare import PrepareConfig
+    from lmforge.data.settings import InspectConfig, PrepareConfig
 
     data = subparsers.add_parser("data", help="inspect and prepare labelled text (clean, dedup, leakage, PII)")
     sub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")

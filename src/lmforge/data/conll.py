@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lmforge.data.decoding import decoded_lines
 from lmforge.errors import DataError
 
 DOCSTART = "-DOCSTART-"
@@ -32,8 +33,6 @@ class Sentence:
 
 def looks_like_conll(path: Path, encoding: str = "utf-8") -> bool:
     """A ``-DOCSTART-`` first line, or first lines of 2–5 space-separated columns ending in an IOB tag."""
-    from lmforge.data.sources import decoded_lines
-
     lines = []
     for line in decoded_lines(path, encoding):
         if line.strip():
@@ -48,8 +47,6 @@ def looks_like_conll(path: Path, encoding: str = "utf-8") -> bool:
 
 
 def iter_conll_sentences(path: str | Path, encoding: str = "utf-8") -> Iterator[Sentence]:
-    from lmforge.data.sources import decoded_lines
-
     path = Path(path)
     document, current = 0, None
     for line_no, line in enumerate(decoded_lines(path, encoding), start=1):

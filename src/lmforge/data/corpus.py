@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.data.examples import sha256_file
-from lmforge.data.sources import FORMATS, decoded_lines
+from lmforge.data.decoding import decoded_lines
+from lmforge.data.sources import FORMATS
+from lmforge.files import sha256_file
 from lmforge.errors import DataError
 
 TEXT_SUFFIXES = (".txt", ".text", ".md")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lmforge.data.splitting import shuffled_by_class
+
 REASONS = {1: "exact_duplicate", 2: "near_duplicate", 3: "conflicting_label_minority", 4: "conflicting_label",
            5: "leaked_exact", 6: "leaked_near"}
 EXACT_DUPLICATE, NEAR_DUPLICATE, CONFLICT_MINORITY, CONFLICT_DROPPED, LEAKED_EXACT, LEAKED_NEAR = range(1, 7)
@@ -122,11 +124,9 @@ def assign_splits(labels: np.ndarray, kept: np.ndarray, fractions: tuple[float, 
     per label when ``stratify``."""
     rng = np.random.default_rng(seed)
     split = np.full(len(labels), -1, dtype=np.int8)
-    pools = [np.flatnonzero(kept & (labels == lab)) for lab in np.unique(labels[kept])] if stratify \
-        else [np.flatnonzero(kept)]
+    pools = shuffled_by_class(labels, rng, among=kept) if stratify else [rng.permutation(np.flatnonzero(kept))]
     bounds = np.cumsum(fractions)[:-1]
     for pool in pools:
-        pool = pool[rng.permutation(len(pool))]
         cuts = np.round(bounds * len(pool)).astype(int)
         for s, part in enumerate(np.split(pool, cuts)):
             split[part] = s

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.evaluation.plots import _pyplot
-from lmforge.evaluation.report import STYLE, _table, embed_png
+from lmforge.html_report import pyplot as _pyplot
+from lmforge.html_report import STYLE, embed_png
+from lmforge.html_report import table as _table
 
 MAX_LABELS_PLOTTED = 40
 

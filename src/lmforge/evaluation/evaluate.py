@@ -1,35 +1,31 @@
-"""`lmforge evaluate`: score a classifier on a labelled file and write metrics, plots and a report.
+"""`lmforge evaluate`: score a model on a labelled file and write metrics, plots and a report.
 
-Rows are streamed in chunks: predictions go to ``predictions.jsonl`` as they are made, and only the label
-ids and confidences (a few bytes per row) stay in memory, so any size of file can be evaluated.
+Rows are streamed in chunks: predictions go to ``predictions.jsonl`` as they are made, and only what the
+artifact's task needs for its metrics (for a classifier: label ids and confidences, a few bytes per row)
+stays in memory, so any size of file can be evaluated. The metrics, figures and report are the task's
+(:meth:`lmforge.tasks.base.Task.evaluation`).
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 from itertools import islice
 from pathlib import Path
 
-import numpy as np
-
 from lmforge.artifacts import read_manifest
-from lmforge.data.examples import iter_texts
-from lmforge.data.sources import peek_columns
+from lmforge.data.sources import choose_split, peek_columns
 from lmforge.errors import DataError
-from lmforge.evaluation.metrics import classification_report
-from lmforge.evaluation.plots import confusion_matrix_png, reliability_png
-from lmforge.evaluation.report import evaluation_html
 from lmforge.inference.predictor import Predictor
 from lmforge.tracking import log_stage
 
 CHUNK_ROWS = 4096
 
 
-def default_columns(model_dir: Path, data: Path, encoding: str) -> tuple[str | None, str | None]:
+def default_columns(model_dir: Path, data: Path, encoding: str, split: str | None = None
+                    ) -> tuple[str | None, str | None]:
     """The columns the model was trained on, when the evaluated file has them too."""
     train = read_manifest(model_dir).get("inputs", {}).get("train", {})
-    columns, _ = peek_columns(data, encoding)
+    columns, _ = peek_columns(data, encoding, split=split)
     text = train.get("text_column") if train.get("text_column") in columns else None
     label = train.get("label_column") if train.get("label_column") in columns else None
     return text, label
@@ -37,57 +33,34 @@ def default_columns(model_dir: Path, data: Path, encoding: str) -> tuple[str | N
 
 def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None = None, *,
              text_column: str | None = None, label_column: str | None = None, encoding: str = "utf-8",
-             top_errors: int = 25, backend: str = "auto", predictor: Predictor | None = None) -> dict:
-    """Evaluate ``model_dir`` on ``data``; returns the metrics and writes the report to ``output``."""
+             top_errors: int = 25, backend: str = "auto", predictor: Predictor | None = None,
+             split: str | None = None) -> dict:
+    """Evaluate ``model_dir`` on ``data``; returns the metrics and writes the report to ``output``.
+    ``split``: the split of a multi-split source (default: the one named test, else dev/val)."""
     model_dir, data = Path(model_dir), Path(data)
+    split = choose_split(data, split, "test", encoding)
     predictor = predictor or Predictor.load(model_dir, backend=backend)
-    output = Path(output) if output else model_dir / "eval" / data.stem
+    task = predictor.task
+    output = Path(output) if output else model_dir / "eval" / (data.stem + (f"-{split}" if split else ""))
     output.mkdir(parents=True, exist_ok=True)
-    guessed_text, guessed_label = default_columns(model_dir, data, encoding)
-    text_col, label_col, rows = iter_texts(data, text_column or guessed_text, label_column or guessed_label,
-                                           encoding, need_label=True)
-    index = {name: i for i, name in enumerate(predictor.labels)}
-    y_true, y_pred, confidence = [], [], []
-    worst: list[tuple[float, int, dict]] = []  # min-heap of the most confident errors
+    guessed_text, guessed_label = default_columns(model_dir, data, encoding, split)
+    text_col, label_col, rows = task.read_stream(data, text_column=text_column or guessed_text,
+                                                 label_column=label_column or guessed_label, encoding=encoding,
+                                                 need_label=True, **({"split": split} if split else {}))
+    scoring = task.evaluation(predictor.labels, top_errors)
     with open(output / "predictions.jsonl", "w") as out:
         while chunk := list(islice(rows, CHUNK_ROWS)):
-            for row, _, label in chunk:
-                if label not in index:
-                    raise DataError(f"label '{label}' is not one the model knows ({', '.join(predictor.labels[:20])})",
-                                    path=data, row=row, column=label_col,
-                                    hint="evaluate on data labelled like the training set")
-            probs = predictor.predict_proba([text for _, text, _ in chunk])
-            for (row, text, label), p in zip(chunk, probs):
-                pred = int(p.argmax())
-                record = {"row": row, "text": text, "gold": label, "predicted": predictor.labels[pred],
-                          "probability": round(float(p[pred]), 6)}
+            scoring.check(chunk, data, label_col)
+            for record in scoring.add(chunk, predictor.logits([x for _, x, _ in chunk])):
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                y_true.append(index[label])
-                y_pred.append(pred)
-                confidence.append(float(p[pred]))
-                if pred != index[label]:
-                    item = (record["probability"], row, record)
-                    if len(worst) < top_errors:
-                        heapq.heappush(worst, item)
-                    else:
-                        heapq.heappushpop(worst, item)
-    if not y_true:
+    if not len(scoring):
         raise DataError("has no rows to evaluate", path=data)
-    metrics = classification_report(np.array(y_true), np.array(y_pred), np.array(confidence), predictor.labels)
-    errors = [item[2] for item in sorted(worst, key=lambda x: (-x[0], x[1]))]
+    metrics = scoring.finish()
     metrics.update({"model": str(model_dir), "data": str(data), "text_column": text_col, "label_column": label_col,
-                    "most_confident_errors": errors, "backend": predictor.backend.name})
-    figures = {
-        "confusion_matrix": confusion_matrix_png(metrics["confusion_matrix"]["matrix"], predictor.labels,
-                                                 output / "confusion_matrix.png"),
-        "reliability": reliability_png(metrics["calibration_bins"], metrics["expected_calibration_error"],
-                                       output / "reliability.png"),
-    }
-    (output / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-    (output / "report.html").write_text(evaluation_html(metrics, figures, errors, f"Evaluation of {model_dir.name}"))
+                    "backend": predictor.backend.name, "task": task.name})
+    written = scoring.write(metrics, output, f"Evaluation of {model_dir.name}")
     metrics["output"] = str(output)
     log_stage("evaluate", output, params={"model": str(model_dir), "data": str(data), "backend": predictor.backend.name},
-              metrics={k: metrics[k] for k in ("accuracy", "macro_f1", "expected_calibration_error", "examples")
-                       if k in metrics}, artifacts=[output / "report.html", output / "metrics.json", *figures.values()],
+              metrics={k: metrics[k] for k in scoring.summary_keys if k in metrics}, artifacts=written,
               log_model=False)  # MLflow; a tracking failure is a warning
     return metrics

@@ -6,14 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from lmforge.html_report import pyplot as _pyplot
 
 
 def confusion_matrix_png(matrix: list[list[int]], labels: list[str], path: Path) -> Path:

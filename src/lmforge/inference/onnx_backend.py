@@ -18,17 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from lmforge.errors import ArtifactError, missing_extra
-from lmforge.inference.backends import register_backend
+from lmforge.threads import physical_cores
 
 ONNX_FILE = "model.onnx"
-
-
-def physical_cores() -> int:
-    import os
-
-    import psutil
-
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 def session_options(threads: int | None = None):
@@ -57,11 +49,17 @@ def open_session(path: Path, threads: int | None = None):
                             "`lmforge compress MODEL --to onnx`") from None
 
 
-@register_backend("onnx", lambda d: (d / ONNX_FILE).exists())
-class OnnxBackend:
-    """An ONNX classifier in an ONNX Runtime CPU session. ``device`` is accepted and ignored (CPU only)."""
+def has_onnx_graph(model_dir: Path) -> bool:
+    return (model_dir / ONNX_FILE).exists()
 
-    def __init__(self, model_dir: Path, device: str | None = None, threads: int | None = None):
+
+class OnnxBackend:
+    """An ONNX export in an ONNX Runtime CPU session. ``device`` is accepted and ignored (CPU only); the
+    task needs nothing here (the graph computes its outputs), it is accepted like the other backends'."""
+
+    name = "onnx"
+
+    def __init__(self, model_dir: Path, device: str | None = None, threads: int | None = None, task=None):
         model_dir = Path(model_dir)
         self.session = open_session(model_dir / ONNX_FILE, threads)
         config_path = model_dir / "config.json"
@@ -75,8 +73,10 @@ class OnnxBackend:
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.device = "cpu"
 
+    accepts_numpy = True  # batches of numpy arrays: predicting with ONNX never imports torch
+
     def forward(self, batch) -> np.ndarray:
-        feed = {name: np.ascontiguousarray(batch[name].numpy(), dtype=np.int64) for name in self.input_names
+        feed = {name: np.ascontiguousarray(np.asarray(batch[name]), dtype=np.int64) for name in self.input_names
                 if name in batch}
         if "token_type_ids" in self.input_names and "token_type_ids" not in feed:
             feed["token_type_ids"] = np.zeros_like(feed["input_ids"])

@@ -1,8 +1,9 @@
-"""Predictor: load a classifier artifact and turn texts into class probabilities, fast.
+"""Predictor: load any artifact lmforge can run and turn inputs into its task's predictions, fast.
 
 Texts are tokenized once, sorted by length and cut into batches under a padded-token budget, so little
 compute goes to padding; results come back in input order. The forward pass is a backend's job
 (:mod:`lmforge.inference.backends`): torch for a model directory, ONNX Runtime for an ONNX export.
+What the outputs mean (encoding, logits → predictions) is the artifact's task's (:mod:`lmforge.tasks`).
 
     >>> predictor = Predictor.load("runs/sst2")
     >>> predictor.predict(["a gorgeous film", "a waste of time"])
@@ -12,7 +13,6 @@ compute goes to padding; results come back in input order. The forward pass is a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,31 +20,22 @@ import numpy as np
 from lmforge.artifacts import read_manifest
 from lmforge.data.batching import pad_batch, sorted_batches
 from lmforge.errors import ArtifactError
+from lmforge.tasks import get_task, task_for_artifact
+from lmforge.tasks.text_classification import Prediction, softmax  # noqa: F401 - the classifier's outputs, re-exported
 
 DEFAULT_MAX_TOKENS = 4096  # padded tokens per batch: a good cache fit for small encoders on CPU
 DEFAULT_MAX_BATCH = 64
 
 
-@dataclass(frozen=True)
-class Prediction:
-    label: str
-    score: float
-    scores: dict[str, float]
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
 def batched_logits(forward: Callable[[dict], np.ndarray], encoded: Sequence[Sequence[int]], pad_id: int,
-                   max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH) -> np.ndarray:
-    """Logits for every encoded text, computed in length-sorted batches, returned in input order."""
+                   max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH,
+                   numpy: bool = False) -> np.ndarray:
+    """Logits for every encoded text, computed in length-sorted batches, returned in input order.
+    ``numpy``: batches of numpy arrays rather than torch tensors (backends that run without torch)."""
     lengths = [len(ids) for ids in encoded]
     out: np.ndarray | None = None
     for indices in sorted_batches(lengths, max_tokens, max_batch):
-        logits = forward(pad_batch([encoded[i] for i in indices], pad_id))
+        logits = forward(pad_batch([encoded[i] for i in indices], pad_id, numpy=numpy))
         if out is None:
             out = np.empty((len(encoded), logits.shape[-1]), dtype=np.float32)
         out[indices] = logits
@@ -52,12 +43,13 @@ def batched_logits(forward: Callable[[dict], np.ndarray], encoded: Sequence[Sequ
 
 
 class Predictor:
-    """Classifier inference on any artifact lmforge can load. Thread-compatible, not thread-safe."""
+    """Inference on any artifact lmforge can load, for its task. Thread-compatible, not thread-safe."""
 
     def __init__(self, backend, tokenizer, labels: list[str], max_length: int,
-                 max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH):
+                 max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH, task=None):
         self.backend, self.tokenizer, self.labels = backend, tokenizer, labels
         self.max_length, self.max_tokens, self.max_batch = max_length, max_tokens, max_batch
+        self.task = task or get_task(None)
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, backend: str = "auto", **kwargs) -> Predictor:
@@ -68,27 +60,24 @@ class Predictor:
         if not model_dir.is_dir():
             raise ArtifactError(f"{model_dir} is not a directory; pass the output directory of `lmforge finetune`")
         manifest = read_manifest(model_dir)
-        engine = load_backend(model_dir, backend, device)
+        task = task_for_artifact(model_dir)
+        engine = load_backend(model_dir, backend, device, task)
         labels = engine.labels
         max_length = manifest.get("config", {}).get("max_length") or min(engine.max_positions, 512)
-        return cls(engine, load_tokenizer(model_dir), labels, max_length, **kwargs)
+        return cls(engine, load_tokenizer(model_dir), labels, max_length, task=task, **kwargs)
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        return self.task.encode(self.tokenizer, texts, self.max_length)[0]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """(N, num_labels) float32 logits in input order."""
         return batched_logits(self.backend.forward, self.encode(texts), self.tokenizer.pad_token_id,
-                              self.max_tokens, self.max_batch)
+                              self.max_tokens, self.max_batch, numpy=getattr(self.backend, "accepts_numpy", False))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, num_labels) class probabilities (classification tasks)."""
         return softmax(self.logits(texts))
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        probs = self.predict_proba(texts)
-        out = []
-        for row in probs:
-            best = int(row.argmax())
-            out.append(Prediction(self.labels[best], float(row[best]),
-                                  {name: float(p) for name, p in zip(self.labels, row)}))
-        return out
+    def predict(self, texts: Sequence[str]) -> list:
+        """One prediction per input, as the task makes them (a :class:`Prediction` for a classifier)."""
+        return self.task.postprocess(self.logits(texts), self.labels)

@@ -16,10 +16,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import torch
-
 from lmforge.artifacts import read_manifest
-from lmforge.inference.backends import TorchBackend, register_backend
+from lmforge.inference.torch_backend import TorchBackend
 
 SCHEME = "torch-dynamic-int8"
 
@@ -32,6 +30,7 @@ def is_torch_int8(model_dir: Path) -> bool:
 
 def quantize_linear_layers(model: torch.nn.Module, keep_fp32: tuple[str, ...] = ()) -> torch.nn.Module:
     """``model`` with every ``nn.Linear`` int8-quantized, except modules whose name starts with ``keep_fp32``."""
+    import torch
     from torch.ao.quantization import quantize_dynamic
 
     names = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)
@@ -41,21 +40,24 @@ def quantize_linear_layers(model: torch.nn.Module, keep_fp32: tuple[str, ...] = 
         return quantize_dynamic(model.eval(), names, dtype=torch.qint8)
 
 
-@register_backend("torch-int8", is_torch_int8)
 class TorchInt8Backend(TorchBackend):
     """The torch backend with the manifest's int8 recipe applied. CPU only (quantized kernels are CPU kernels)."""
 
-    def __init__(self, model_dir: Path, device: str | None = None, model=None):
-        from lmforge.models.pretrained import load_sequence_classifier
+    name = "torch-int8"
+
+    def __init__(self, model_dir: Path, device: str | None = None, model=None, task=None):
+        from lmforge.tasks import task_for_artifact
 
         recipe = read_manifest(model_dir).get("quantization", {})
+        task = task or task_for_artifact(model_dir)
         if model is None:
-            model, _ = load_sequence_classifier(model_dir)
+            model = task.load_model(model_dir)
         model = quantize_linear_layers(model, tuple(recipe.get("keep_fp32", ())))
-        super().__init__(model_dir, "cpu", model=model)
+        super().__init__(model_dir, "cpu", model=model, task=task)
 
-    @torch.inference_mode()
     def forward(self, batch):
-        with warnings.catch_warnings():
+        import torch
+
+        with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return super().forward(batch)

@@ -6,10 +6,10 @@ Nothing is ever downloaded: a name that is not a local directory is an error tha
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from pathlib import Path
 
 from lmforge.errors import ArtifactError
+from lmforge.files import sha256_file
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors")
@@ -52,11 +52,7 @@ def weights_sha256(model_dir: Path) -> str:
     """Fingerprint of a model's weights (first weight file found)."""
     for name in WEIGHT_FILES:
         if (model_dir / name).exists():
-            digest = hashlib.sha256()
-            with open(model_dir / name, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
+            return sha256_file(model_dir / name)
     return ""
 
 
@@ -65,14 +61,15 @@ def quiet_transformers():
     """Silence transformers' load reports (expected missing head weights) for the duration."""
     from transformers.utils import logging as hf_logging
 
-    before = hf_logging.get_verbosity()
+    before, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
         yield
     finally:
         hf_logging.set_verbosity(before)
-        hf_logging.enable_progress_bar()
+        if bars:  # as it was: under --quiet they stay off
+            hf_logging.enable_progress_bar()
 
 
 def load_tokenizer(model_dir: Path):

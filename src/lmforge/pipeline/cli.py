@@ -6,9 +6,9 @@ import json
 
 
 def cmd_run(args) -> None:
-    from lmforge.pipeline.runner import run_pipeline
+    from lmforge import api
 
-    result = run_pipeline(args.pipeline, force=tuple(args.force or ()), quiet=args.quiet, dry_run=args.dry_run)
+    result = api.run_pipeline(args.pipeline, force=tuple(args.force or ()), quiet=args.quiet, dry_run=args.dry_run)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -18,11 +18,12 @@ def cmd_run(args) -> None:
 
 
 def cmd_tune(args) -> None:
+    from lmforge import api
     from lmforge.cli import dataclass_from_args
-    from lmforge.pipeline.tune import TuneSettings, describe, tune
+    from lmforge.pipeline.tune import TuneSettings, describe
 
     settings = dataclass_from_args(TuneSettings, args)
-    result = tune(args.train, args.output, settings, dev=args.dev, quiet=args.quiet)
+    result = api.tune(args.train, args.output, args.dev, quiet=args.quiet, settings=settings)
     print(json.dumps(result, indent=2, default=str) if args.json else describe(result))
 
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from lmforge.pipeline.config import PipelineConfig, load_pipeline
-from lmforge.training.checkpoint import write_json_atomic
+from lmforge.files import sha256_file, write_json_atomic
 
 STATE_FILE = "pipeline.json"
 FINGERPRINT_VERSION = 1
@@ -32,11 +32,7 @@ def file_sha256(path: str | Path, _cache: dict = {}) -> str:  # noqa: B006 - a p
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _cache:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _cache[key] = h.hexdigest()
+        _cache[key] = sha256_file(path)
     return _cache[key]
 
 

@@ -26,8 +26,9 @@ from pathlib import Path
 
 from lmforge.artifacts import read_manifest
 from lmforge.config import DEFAULT_LR, METHODS, setting
-from lmforge.costs.prices import resolve_price
+from lmforge.metering.prices import resolve_price
 from lmforge.errors import ConfigError, missing_extra
+from lmforge.tasks import DEFAULT_TASK, get_task
 
 OBJECTIVES = ("accuracy", "accuracy_per_dollar")
 POLL_S = 0.5
@@ -52,6 +53,8 @@ class TuneSettings:
     max_length: int = setting(128, "tokens kept per text")
     price_per_hour: float | None = setting(None, "$ per hour of this machine (default: by hardware class)")
     instance: str | None = setting(None, "price-table name of this machine, e.g. aws/c7i.large")
+    task: str = setting("text-classification", "the task every trial fine-tunes (lmforge.tasks); the objective's "
+                                               "'accuracy' is the task's primary dev metric")
 
     def validate(self) -> TuneSettings:
         problems = []
@@ -96,7 +99,8 @@ def finetune_command(train: Path, dev: Path | None, output: Path, params: dict, 
            "--method", params["method"], "--lr", repr(params["lr"]), "--batch-size", str(params["batch_size"]),
            "--epochs", str(params["epochs"]), "--eval-every", str(s.eval_every), "--patience", "0",
            "--seed", str(s.seed), "--max-length", str(s.max_length), "--checkpoint-every", "1000000"]
-    for flag, value in (("--dev", dev), ("--model", s.model), ("--price-per-hour", s.price_per_hour)):
+    for flag, value in (("--dev", dev), ("--model", s.model), ("--price-per-hour", s.price_per_hour),
+                        ("--task", None if s.task == DEFAULT_TASK else s.task)):
         if value is not None:
             cmd += [flag, str(value)]
     return cmd
@@ -120,6 +124,7 @@ def run_trial(trial, train: Path, dev: Path | None, root: Path, s: TuneSettings,
     import optuna
 
     params = suggest(trial, s)
+    metric = get_task(s.task).primary_metric  # what the trials are compared by ("accuracy" for a classifier)
     out = root / f"trial-{trial.number:03d}"
     env = {**os.environ, "LMFORGE_TRACKING_TAGS": json.dumps({"lmforge.tune.study": str(root.resolve()),
                                                               "lmforge.tune.trial": str(trial.number)})}
@@ -133,20 +138,20 @@ def run_trial(trial, train: Path, dev: Path | None, root: Path, s: TuneSettings,
         time.sleep(POLL_S)
         history = checkpoint_history(out)
         for entry in history[reported:]:
-            trial.report(entry["accuracy"], entry["step"])
+            trial.report(entry[metric], entry["step"])
             if trial.should_prune():
                 os.killpg(child.pid, signal.SIGTERM)  # our own child's process group, nothing else
                 child.wait()
                 cost = (time.perf_counter() - started) / 3600 * price_per_hour
                 trial.set_user_attr("cost_usd", cost)
                 trial.set_user_attr("pruned_at_step", entry["step"])
-                raise optuna.TrialPruned(f"dev accuracy {entry['accuracy']:.4f} at step {entry['step']}")
+                raise optuna.TrialPruned(f"dev {metric} {entry[metric]:.4f} at step {entry['step']}")
         reported = max(reported, len(history))
     if child.returncode != 0:
         error = log.read_text(errors="replace").strip().splitlines()[-3:]
         raise ConfigError(f"trial {trial.number} ({params}) failed: {' '.join(error)} (whole log: {log})")
     manifest = read_manifest(out)
-    accuracy, cost = manifest["metrics"]["dev"]["accuracy"], manifest["cost"]["usd"]
+    accuracy, cost = manifest["metrics"]["dev"][metric], manifest["cost"]["usd"]
     trial.set_user_attr("accuracy", accuracy)
     trial.set_user_attr("cost_usd", cost)
     trial.set_user_attr("output", str(out))
@@ -211,7 +216,7 @@ def trial_record(t) -> dict:
 
 def trials_png(trials: list[dict], path: Path, objective: str) -> Path:
     """Each trial's dev accuracy against what it cost; pruned trials at their cost when stopped."""
-    from lmforge.evaluation.plots import _pyplot
+    from lmforge.html_report import pyplot as _pyplot
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))

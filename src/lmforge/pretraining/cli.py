@@ -6,7 +6,7 @@ from __future__ import annotations
 def cmd_tokenizer_train(args) -> None:
     import time
 
-    from lmforge.costs.meter import Meter
+    from lmforge.metering.meter import Meter
     from lmforge.pretraining.tokenizer_training import train_tokenizer
 
     with Meter() as meter:

@@ -19,17 +19,19 @@ from pathlib import Path
 import torch
 
 from lmforge.artifacts import library_versions, read_manifest, write_manifest
-from lmforge.costs import Meter
+from lmforge.metering import Meter
 from lmforge.data.corpus import PackedBlocks, jieba_word_starts, tokenize_corpus
 from lmforge.errors import ConfigError
 from lmforge.pretraining.config import TOKENIZER_KINDS, PretrainConfig
 from lmforge.pretraining.models import build_model
-from lmforge.pretraining.objectives import block_stream, causal_objective, masked_objective, validation_scorer
+from lmforge.pretraining.objectives import block_stream, validation_scorer
+from lmforge.tasks import get_task
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
 
 EVAL_BATCH = 64  # validation blocks per forward pass
+TASK_OF_OBJECTIVE = {"mlm": "masked-lm", "clm": "causal-lm"}
 
 
 @dataclass
@@ -93,8 +95,9 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
     """Pretrain (or continue pretraining) a masked or causal LM on ``corpus`` into ``output``."""
     from accelerate import Accelerator
 
-    from lmforge.costs.hardware import machine_profile
-    from lmforge.training.finetune import choose_mixed_precision, configure_threads
+    from lmforge.metering.hardware import machine_profile
+    from lmforge.threads import configure_threads
+    from lmforge.training.finetune import choose_mixed_precision
 
     cfg = (config or PretrainConfig()).resolved()
     corpus = [str(c) for c in corpus]
@@ -118,8 +121,9 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
                                  word_boundaries=jieba_word_starts if cfg.whole_word_masking else None,
                                  progress=not quiet)
         train_part, val_part = tokens.split(cfg.val_fraction)
-        objective = (masked_objective(context, tokenizer, cfg.seed, cfg.mask_probability, cfg.whole_word_masking)
-                     if cfg.objective == "mlm" else causal_objective(context))
+        task = get_task(TASK_OF_OBJECTIVE[cfg.objective])
+        objective = task.objective(context, tokenizer, cfg.seed, mask_probability=cfg.mask_probability,
+                                   whole_words=cfg.whole_word_masking)
         blocks = PackedBlocks(train_part, objective.block_tokens, objective.stride)
         micro = cfg.batch_size // cfg.grad_accumulation
         tokens_per_step = cfg.batch_size * context  # clm: inputs (its extra target aside); mlm: [CLS] … [SEP]
@@ -129,7 +133,8 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
         plan = TrainingPlan(model=model, loss=objective.loss, count=objective.count, tokens=objective.tokens,
                             stream=block_stream(objective, blocks, micro, cfg.seed),
                             evaluate=validation_scorer(objective, val_part, EVAL_BATCH, cfg.eval_batches),
-                            metric="val_loss", lower_is_better=True, flops_per_token=flops_per_token)
+                            metric=task.primary_metric, lower_is_better=task.lower_is_better,
+                            flops_per_token=flops_per_token)
         profile = machine_profile()
         peak = (profile.get("gpu_fp32_gflops") if torch.cuda.is_available() else profile.get("fp32_gflops")) or 0.0
         if accelerator.is_main_process:
@@ -154,7 +159,8 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
     best = min(result.history, key=lambda h: h["val_loss"]) if result.history else {}
     tokens_s = counters["real_tokens"] / max(counters["train_time_s"], 1e-9)
     manifest = {
-        "kind": "masked-lm" if cfg.objective == "mlm" else "causal-lm",
+        "task": TASK_OF_OBJECTIVE[cfg.objective],
+        "kind": "pretrained",
         "lmforge_task": "pretrain",
         "config": cfg.to_dict(),
         "model": {"architecture": type(raw).__name__, "context": context, **built.describe()},

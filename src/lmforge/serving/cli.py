@@ -6,26 +6,26 @@ import json
 
 
 def cmd_serve(args) -> None:
+    from lmforge import api
     from lmforge.cli import dataclass_from_args
-    from lmforge.serving.server import serve
     from lmforge.serving.settings import ServeConfig
 
-    serve(args.model, dataclass_from_args(ServeConfig, args))
+    api.serve(args.model, dataclass_from_args(ServeConfig, args))
 
 
 def cmd_keys_create(args) -> None:
-    from lmforge.serving.keys import KeyStore
+    from lmforge import api
 
-    key = KeyStore(args.model).create(args.name, rate=args.rate, quota=args.quota)
+    key = api.create_key(args.model, args.name, rate=args.rate, quota=args.quota)
     print(key)
     print(f"# key '{args.name}' created (rate {args.rate or 'unlimited'}, quota {args.quota or 'unlimited'}). "
           "It is shown only now: store it safely.", flush=True)
 
 
 def cmd_keys_list(args) -> None:
-    from lmforge.serving.keys import KeyStore
+    from lmforge import api
 
-    keys = KeyStore(args.model).list()
+    keys = api.list_keys(args.model)
     if args.json:
         print(json.dumps(keys, indent=2))
         return
@@ -41,9 +41,9 @@ def cmd_keys_list(args) -> None:
 
 
 def cmd_keys_revoke(args) -> None:
-    from lmforge.serving.keys import KeyStore
+    from lmforge import api
 
-    KeyStore(args.model).revoke(args.name)
+    api.revoke_key(args.model, args.name)
     print(f"key '{args.name}' revoked; requests with it now get 401")
 
 

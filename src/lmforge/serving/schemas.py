@@ -54,6 +54,7 @@ class ErrorResponse(BaseModel):
 
 class ModelCard(BaseModel):
     name: str
+    task: str = Field("text-classification", description="what the model predicts (lmforge.tasks)")
     labels: list[str]
     backend: str
     max_length: int
@@ -62,3 +63,4 @@ class ModelCard(BaseModel):
     cost: dict | None = None
     limits: dict
     auth_required: bool
+    embedding_model: str | None = Field(None, description="the model behind /v1/embeddings and /embed")

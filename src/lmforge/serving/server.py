@@ -28,13 +28,13 @@ def is_loopback(host: str) -> bool:
 
 def check_can_serve(model_dir: Path, config: ServeConfig) -> None:
     """Refuse to start, with the reason, rather than start a server that cannot work or is open to all."""
-    from lmforge.inference.backends import BACKENDS
+    from lmforge.inference.backends import runnable_backends
     from lmforge.serving.keys import KeyStore
 
     config.validate()
     if not model_dir.is_dir():
         raise ArtifactError(f"{model_dir} is not a directory; pass the output directory of `lmforge finetune`")
-    if not any(can_load(model_dir) for can_load, _ in BACKENDS.values()):
+    if not runnable_backends(model_dir):
         raise ArtifactError(f"{model_dir} holds no model lmforge can serve (config.json with model.safetensors, "
                             "or an ONNX export); pass the output directory of `lmforge finetune` or `compress`")
     if not is_loopback(config.host) and not KeyStore(model_dir).keys_exist() and not config.allow_public:

@@ -1,13 +1,14 @@
-"""The fine-tuning recipe for text classification: data → model → plan → THE loop → artifact.
+"""The fine-tuning recipe: data → model → plan → THE loop → artifact, for any registered task.
 
-Each method (full, lora, head) only decides what the loop trains and what a batch holds; the loop, the
-evaluation and the export are shared.
+The task (``--task``, default text-classification; :mod:`lmforge.tasks`) decides how rows are read, the
+label space, the model head, encoding, batches, the loss and the dev metrics. Each method (full, lora,
+head) only decides what the loop trains and what a batch holds; the loop, the evaluation and the export
+are shared.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections import Counter
@@ -16,27 +17,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from lmforge.adapters.head import first_token_states, freeze_backbone
 from lmforge.adapters.lora import apply_lora, export_lora
 from lmforge.artifacts import library_versions, read_manifest, save_classifier, write_manifest
 from lmforge.config import FinetuneConfig
-from lmforge.costs import Meter
-from lmforge.costs.classical_baseline import record_baseline
-from lmforge.data.batching import length_bucketed_batches, pad_batch
-from lmforge.data.examples import LabeledTexts, LabelSet, load_labeled_texts
+from lmforge.data.batching import length_bucketed_batches
+from lmforge.data.examples import LabeledTexts
+from lmforge.data.sources import find_split
 from lmforge.data.splitting import stratified_split
 from lmforge.errors import ConfigError, DataError
-from lmforge.evaluation.metrics import accuracy, macro_f1
+from lmforge.files import refuse_to_replace
 from lmforge.inference.predictor import batched_logits
-from lmforge.models.cls_forward import cls_logits, supports_cls_forward
-from lmforge.models.pretrained import (load_sequence_classifier, load_tokenizer, resolve_model_dir,
-                                      transformer_blocks, weights_sha256)
+from lmforge.metering import Meter
+from lmforge.models.pretrained import load_tokenizer, resolve_model_dir, transformer_blocks, weights_sha256
+from lmforge.tasks import get_task
+from lmforge.threads import configure_threads
+from lmforge.tracking import log_stage
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
-from lmforge.tracking import log_stage
 
 PREPARED_NAMES = ("train", "dev")
 DATA_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
@@ -56,26 +56,14 @@ def resolve_inputs(train: str | Path, dev: str | Path | None) -> tuple[Path, Pat
         found = {name: next((train / f"{name}{s}" for s in DATA_SUFFIXES if (train / f"{name}{s}").exists()), None)
                  for name in PREPARED_NAMES}
         if found["train"] is None:
-            raise DataError("is a directory without a train file", path=train,
-                            hint=f"pass a data file, or a directory holding train{{{','.join(DATA_SUFFIXES)}}}")
+            from lmforge.data.folders import DIRECTORY_HINT, folder_layout
+
+            if folder_layout(train) is not None:  # label folders or label files: the directory is the source
+                return train, Path(dev) if dev else None
+            raise DataError("is a directory without a train file or labelled folders", path=train,
+                            hint=DIRECTORY_HINT)
         return found["train"], Path(dev) if dev else found["dev"]
     return train, Path(dev) if dev else None
-
-
-def configure_threads(threads: int | None) -> int:
-    import psutil
-
-    n = threads or psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    torch.set_num_threads(n)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # no fork warnings; we tokenize up front
-    return n
-
-
-def encode(tokenizer, texts: list[str], max_length: int) -> tuple[list[list[int]], int]:
-    """Token ids for each text (truncated to ``max_length``) and how many texts were truncated."""
-    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    truncated = sum(1 for x in ids if len(x) == max_length)  # at the limit: maybe cut (an upper bound)
-    return ids, truncated
 
 
 def split_dev(train: LabeledTexts, cfg: FinetuneConfig) -> tuple[LabeledTexts, LabeledTexts, dict]:
@@ -109,22 +97,39 @@ def prepare_output(output: Path, resume: bool, overwrite: bool) -> None:
         raise ConfigError(f"{output} holds an interrupted run; pass --resume to continue it, or --overwrite "
                           "to start again")
     elif (output / "manifest.json").exists():
-        raise ConfigError(f"{output} already holds a model; choose another --output or pass --overwrite")
+        refuse_to_replace(output, overwrite, what="a model")
     output.mkdir(parents=True, exist_ok=True)
 
 
-def check_resume_config(output: Path, cfg: FinetuneConfig) -> None:
+# Settings that do not change what a run computes: a --resume may give them anew. Any other setting given
+# with a different value than the interrupted run's is a real conflict.
+FREE_ON_RESUME = ("checkpoint_every", "threads", "price_per_hour")
+
+
+def resume_config(output: Path, cfg: FinetuneConfig, given: set[str] | None) -> FinetuneConfig:
+    """The interrupted run's settings, with the ``given`` ones (None: all of ``cfg``) that may change applied.
+    A given setting that would change the result is a ConfigError naming each one, old and new."""
     saved = read_manifest(output / "checkpoints").get("config")
-    if saved is not None and saved != cfg.to_dict():
-        changed = sorted(k for k in saved if saved.get(k) != cfg.to_dict().get(k))
-        raise ConfigError(f"--resume with different settings than the interrupted run ({', '.join(changed)}); "
-                          "resume with the same settings, or pass --overwrite to start again")
+    if saved is None:
+        return cfg
+    wanted = cfg.to_dict()
+    names = set(wanted) if given is None else set(given) & set(wanted)
+    conflicts = sorted(k for k in names if k in saved and k not in FREE_ON_RESUME and saved[k] != wanted[k])
+    if conflicts:
+        changes = ", ".join(f"{k} {saved[k]!r} → {wanted[k]!r}" for k in conflicts)
+        raise ConfigError(f"--resume with settings that change the result of the interrupted run ({changes}); "
+                          "resume without them (the run's own settings are reused), or pass --overwrite to "
+                          "start again")
+    known = {k: v for k, v in saved.items() if k in wanted}  # a setting lmforge no longer has is dropped
+    return FinetuneConfig.from_dict({**wanted, **known, **{k: wanted[k] for k in names if k in FREE_ON_RESUME}})
 
 
-def dev_scores(logits: np.ndarray, y: np.ndarray, num_labels: int) -> dict[str, float]:
-    pred = logits.argmax(-1)
-    loss = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y)).item())
-    return {"accuracy": accuracy(y, pred), "macro_f1": macro_f1(y, pred, num_labels), "dev_loss": loss}
+def check_max_length(max_length: int, model, model_dir: Path) -> None:
+    """A --max-length past the model's position embeddings would fail inside the forward pass; say so first."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is not None and max_length > positions:
+        raise ConfigError(f"--max-length {max_length} is beyond the {positions} positions of the model "
+                          f"({model_dir.name}); pass --max-length {positions} or less")
 
 
 def freeze_lower_layers(model, count: int | None) -> None:
@@ -152,11 +157,11 @@ def frozen_layer_count(model) -> int:
     return sum(1 for layer in layers if not any(p.requires_grad for p in layer.parameters()))
 
 
-def build_plan(cfg: FinetuneConfig, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev, y_dev,
-               num_labels):
-    """The loop's plan for ``cfg.method``. Returns (plan, module to export after training)."""
+def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev, y_dev,
+               labels):
+    """The loop's plan for ``cfg.method`` on ``task``. Returns (plan, module to export after training)."""
     pad_id = tokenizer.pad_token_id
-    y_train_t = torch.tensor(y_train)
+    y_train_t = torch.as_tensor(np.asarray(y_train))
     lengths = [len(ids) for ids in enc_train]
 
     if cfg.method == "head":
@@ -169,36 +174,27 @@ def build_plan(cfg: FinetuneConfig, model, newly_initialized, tokenizer, enc_tra
         feature_s = time.perf_counter() - t0
 
         def head_loss(module, batch):
-            return F.cross_entropy(module(batch["features"]), batch["labels"], reduction="sum")
+            return torch.nn.functional.cross_entropy(module(batch["features"]), batch["labels"], reduction="sum")
 
         @torch.inference_mode()
         def head_eval(module):
             module.eval()
-            return dev_scores(module(dev_features).float().numpy(), y_dev, num_labels)
+            return task.dev_scores(module(dev_features).float().numpy(), y_dev, labels)
 
         plan = TrainingPlan(
             model=head,
             batches=lambda epoch: length_bucketed_batches([0] * len(lengths), cfg.batch_size, cfg.seed, epoch),
             collate=lambda idx: {"features": train_features[idx], "labels": y_train_t[idx]},
-            loss=head_loss, evaluate=head_eval, setup_s=feature_s)
+            loss=head_loss, evaluate=head_eval, setup_s=feature_s, metric=task.primary_metric)
         return plan, model
 
     if cfg.method == "lora":
-        model = apply_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, newly_initialized)
+        model = apply_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, newly_initialized,
+                           task.peft_task_type)
     else:
         if cfg.freeze_embeddings:
             model.get_input_embeddings().weight.requires_grad_(False)
         freeze_lower_layers(model, cfg.freeze_layers)
-
-    fast_forward = supports_cls_forward(model)
-
-    def loss(module, batch):
-        labels = batch.pop("labels")
-        if fast_forward and not isinstance(module, torch.nn.parallel.DistributedDataParallel):
-            logits = cls_logits(module, batch["input_ids"], batch["attention_mask"])  # same logits, less work
-        else:
-            logits = module(**batch).logits
-        return F.cross_entropy(logits.float(), labels, reduction="sum")
 
     @torch.inference_mode()
     def evaluate(module):
@@ -210,30 +206,32 @@ def build_plan(cfg: FinetuneConfig, model, newly_initialized, tokenizer, enc_tra
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 return module(**batch).logits.float().cpu().numpy()
 
-        return dev_scores(batched_logits(forward, enc_dev, pad_id), y_dev, num_labels)
-
-    def collate(indices):
-        return {**pad_batch([enc_train[i] for i in indices], pad_id), "labels": y_train_t[indices]}
+        return task.dev_scores(batched_logits(forward, enc_dev, pad_id), y_dev, labels)
 
     plan = TrainingPlan(
         model=model,
         batches=lambda epoch: length_bucketed_batches(lengths, cfg.batch_size, cfg.seed, epoch),
-        collate=collate, loss=loss, evaluate=evaluate)
+        collate=lambda indices: task.collate(enc_train, y_train_t, indices, pad_id),
+        loss=task.loss, evaluate=evaluate, metric=task.primary_metric)
     return plan, model
 
 
 def finetune(train: str | Path, output: str | Path, dev: str | Path | None = None,
              config: FinetuneConfig | None = None, *, resume: bool = False, overwrite: bool = False,
-             quiet: bool = False) -> FinetuneResult:
-    """Fine-tune a classifier on ``train`` and write a standard model directory to ``output``."""
+             quiet: bool = False, given: set[str] | None = None) -> FinetuneResult:
+    """Fine-tune a model for ``config.task`` on ``train`` and write a standard model directory to ``output``.
+
+    With ``resume``, the interrupted run's settings are reused; of ``config``, only the settings named in
+    ``given`` (None: all) are compared with them (see :func:`resume_config`)."""
     from accelerate import Accelerator
 
     cfg = (config or FinetuneConfig()).resolved()
+    task = get_task(cfg.task)
     output = Path(output)
     train_path, dev_path = resolve_inputs(train, dev)
     prepare_output(output, resume, overwrite)
     if resume:
-        check_resume_config(output, cfg)
+        cfg = resume_config(output, cfg, given)
     accelerator = Accelerator(mixed_precision=choose_mixed_precision(cfg.precision),
                               cpu=not torch.cuda.is_available())
     main = accelerator.is_main_process
@@ -242,26 +240,29 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
     carried = json.loads((checkpoint / "state.json").read_text()).get("meter", {}) if checkpoint else {}
 
     with Meter(carried.get("wall_s", 0.0), carried.get("cpu_s", 0.0)) as meter:
-        train_data = load_labeled_texts(train_path, cfg.text_column, cfg.label_column, cfg.encoding)
+        train_data = task.read(train_path, text_column=cfg.text_column, label_column=cfg.label_column,
+                               encoding=cfg.encoding, **({"split": cfg.split} if cfg.split else {}))
         dev_split = None
-        if dev_path is not None:
-            dev_data = load_labeled_texts(dev_path, train_data.text_column, train_data.label_column, cfg.encoding)
+        # a --dev file, or TRAIN's own dev/val split when it is a multi-split source (JSON keys, sheets, folders)
+        source_dev = find_split(train_path, "dev", exclude=getattr(train_data, "split", None)) if dev_path is None else None
+        if dev_path is not None or source_dev is not None:
+            dev_data = task.read(dev_path or train_path, text_column=train_data.text_column,
+                                 label_column=train_data.label_column, encoding=cfg.encoding,
+                                 **({"split": source_dev, "role": "dev"} if source_dev else {}))
         else:
             train_data, dev_data, dev_split = split_dev(train_data, cfg)
-        labels = LabelSet.from_labels(train_data.labels)
-        if len(labels) < 2:
-            raise DataError(f"has a single label ('{labels.names[0]}'); a classifier needs at least two",
-                            path=train_path, column=train_data.label_column)
-        y_train, y_dev = labels.encode(train_data), np.array(labels.encode(dev_data))
+        labels = task.label_space(train_data)
 
         model_dir = resolve_model_dir(cfg.model)
         tokenizer = load_tokenizer(model_dir)
+        enc_train, y_train, truncated = task.encode_examples(tokenizer, train_data, labels, cfg.max_length)
+        enc_dev, y_dev, _ = task.encode_examples(tokenizer, dev_data, labels, cfg.max_length)
         torch.manual_seed(cfg.seed)  # the new head's initialisation
-        model, newly_initialized = load_sequence_classifier(model_dir, labels.names)
-        enc_train, truncated = encode(tokenizer, train_data.texts, cfg.max_length)
-        enc_dev, _ = encode(tokenizer, dev_data.texts, cfg.max_length)
+        model, newly_initialized = task.build_model(model_dir, labels)
+        check_max_length(cfg.max_length, model, model_dir)
 
-        plan, export_model = build_plan(cfg, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev, y_dev, len(labels))
+        plan, export_model = build_plan(cfg, task, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev,
+                                        y_dev, labels)
         if main:  # what is needed to resume and to account for the run, before any step (a bad setting
             (output / "checkpoints").mkdir(parents=True, exist_ok=True)  # found above leaves nothing behind)
             write_manifest(output / "checkpoints", {"config": cfg.to_dict()})
@@ -278,16 +279,17 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         if not main:
             accelerator.wait_for_everyone()
             return FinetuneResult(output, {}, {})
-        export_model.config.problem_type = "single_label_classification"
+        export_model.config.problem_type = task.problem_type
         save_classifier(export_model, tokenizer, output)
 
     counters = result.counters
     best = max(result.history, key=lambda h: h[plan.metric]) if result.history else {}
     manifest = {
-        "kind": "text-classification",
+        "kind": task.name,
+        "task": task.name,
         "lmforge_task": "finetune",
         "config": cfg.to_dict(),
-        "labels": labels.names,
+        "labels": labels,
         "base_model": {"path": str(model_dir), "name": model_dir.name, "sha256": weights_sha256(model_dir)},
         "inputs": {"train": train_data.describe(), "dev": dev_data.describe(), "dev_split": dev_split},
         "metrics": {"dev": {k: v for k, v in best.items() if k not in ("step", "epoch", "train_loss")},
@@ -310,7 +312,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         "versions": library_versions(),
     }
     write_manifest(output, manifest)
-    record_baseline(output, manifest, train_data, dev_data)  # TF-IDF + logistic regression beside it, priced
+    task.baseline(output, manifest, train_data, dev_data)  # e.g. TF-IDF + logistic regression, priced
     log_stage("finetune", output, manifest)  # MLflow; a tracking failure is a warning, never an error
     shutil.rmtree(output / "checkpoints", ignore_errors=True)
     accelerator.wait_for_everyone()

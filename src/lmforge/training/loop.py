@@ -134,7 +134,7 @@ def _row_share(batch: Batch, rank: int, world: int) -> Batch:
 def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator=None, meter=None) -> LoopResult:
     """Train ``plan.model`` in place and return the best weights seen on dev.
 
-    With ``meter`` (a :class:`lmforge.costs.Meter`), checkpoints record the time spent so far, so a resumed
+    With ``meter`` (a :class:`lmforge.metering.Meter`), checkpoints record the time spent so far, so a resumed
     run accounts for the time of the attempt that was interrupted.
     """
     from accelerate import Accelerator

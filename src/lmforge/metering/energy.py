@@ -11,7 +11,7 @@ data centre's PUE. The coefficients and their source sit in ``prices.yaml`` unde
 
 from __future__ import annotations
 
-from lmforge.costs.prices import price_table
+from lmforge.metering.prices import price_table
 
 # Board power of common GPUs (vendor data sheets), for a machine not named in the price table.
 GPU_WATTS = {"H100": 700, "H200": 700, "A100": 400, "L40": 300, "A10": 150, "L4": 72, "T4": 70}

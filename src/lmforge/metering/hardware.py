@@ -17,6 +17,9 @@ from pathlib import Path
 
 import psutil
 
+from lmforge.files import write_json_atomic
+from lmforge.threads import physical_cores
+
 PROFILE_VERSION = 1
 
 
@@ -26,7 +29,7 @@ def hardware_info() -> dict:
     info = {
         "cpu_model": _cpu_model(),
         "logical_cores": os.cpu_count(),
-        "physical_cores": psutil.cpu_count(logical=False) or os.cpu_count(),
+        "physical_cores": physical_cores(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "platform": platform.platform(),
         "gpu": None,
@@ -49,14 +52,6 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def default_price_per_hour(info: dict | None = None) -> tuple[float, str]:
-    """(price, what it is based on) for this hardware class, from the price table's defaults."""
-    from lmforge.costs.prices import default_quote
-
-    quote = default_quote(info or hardware_info())
-    return quote.usd_per_hour, quote.basis
 
 
 def measure_fp32_gflops(seconds: float = 1.0, size: int = 1024, device: str = "cpu") -> float:
@@ -110,7 +105,5 @@ def machine_profile(refresh: bool = False, seconds: float = 1.0) -> dict:
     if info["gpu"]:
         profile["gpu_fp32_gflops"] = measure_fp32_gflops(seconds, size=4096, device="cuda")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"version": PROFILE_VERSION, "key": key, "profile": profile}, indent=2))
-    os.replace(tmp, path)
+    write_json_atomic(path, {"version": PROFILE_VERSION, "key": key, "profile": profile})
     return {**profile, "cached": False, "cache_path": str(path)}

@@ -14,9 +14,9 @@ from __future__ import annotations
 import resource
 import time
 
-from lmforge.costs.energy import estimate_energy
-from lmforge.costs.hardware import hardware_info
-from lmforge.costs.prices import resolve_price
+from lmforge.metering.energy import estimate_energy
+from lmforge.metering.hardware import hardware_info
+from lmforge.metering.prices import resolve_price
 
 _startup: dict | None = None  # set by count_process_startup, consumed by the first Meter entered
 

@@ -165,7 +165,7 @@ def resolve_price(price_per_hour: float | None = None, instance: str | None = No
     if name:
         return quote_instance(name)
     if hardware is None:
-        from lmforge.costs.hardware import hardware_info
+        from lmforge.metering.hardware import hardware_info
 
         hardware = hardware_info()
     return default_quote(hardware)

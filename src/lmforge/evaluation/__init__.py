@@ -1,0 +1,1 @@
+"""Evaluation: pure metric functions, plots, the HTML report, and `lmforge evaluate`."""

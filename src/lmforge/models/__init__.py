@@ -1,0 +1,1 @@
+"""Models: where base models come from (bundled MiniLM or a local directory) and fast task forwards."""

@@ -1,0 +1,1 @@
+"""Training: THE loop (one copy), checkpoints, and the fine-tuning recipe."""
