@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from lmforge.pretraining.masking import IGNORE, mask_tokens
+from lmforge.data.masking import IGNORE, mask_tokens
 
 MASK, VOCAB = 4, 1000
 

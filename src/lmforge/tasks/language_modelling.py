@@ -8,8 +8,25 @@ ConfigError whose message says what to do instead (fine-tune the model, or gener
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from lmforge.errors import ConfigError
 from lmforge.tasks.base import Task
+
+Batch = dict  # of str → torch.Tensor (torch is imported where the objective is built)
+
+
+@dataclass
+class Objective:
+    """The objective-specific parts of a pretraining plan."""
+
+    block_tokens: int  # tokens read per block
+    stride: int  # tokens between block starts (predicted tokens per block for clm)
+    make_batch: Callable[[dict, int], Batch]  # (raw blocks: str → np.ndarray, batch number) → tensors
+    loss: Callable[[object, Batch], object]  # (module, batch) → summed loss tensor
+    count: Callable[[Batch], int]
+    tokens: Callable[[Batch], int] | None = None  # tokens trained on per batch (default: all inputs)
 
 
 class NotForThisTask(ConfigError, AttributeError):
