@@ -37,18 +37,26 @@ NANOGPT_FLAGS = ["--device=cpu", "--compile=False", "--eval_iters=20", "--log_in
 
 
 class Timed:
-    """A child process started now, its output in ``log``; ``wait()`` returns its wall time."""
+    """A child process started now, its output in ``log`` (see :func:`wait_all` for its wall time)."""
 
     def __init__(self, cmd, cwd, env, log: Path):
         self.log, self.file = log, open(log, "w")
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=self.file, stderr=subprocess.STDOUT)
 
-    def wait(self) -> float:
-        if self.proc.wait() != 0:
-            raise RuntimeError(f"{self.proc.args[:4]} failed; see {self.log}")
-        self.file.close()
-        return time.perf_counter() - self.t0
+
+def wait_all(arms: list[Timed]) -> list[float]:
+    """Each arm's wall time, taken when *it* ends (polled every 0.2 s); RuntimeError when one fails."""
+    ended: dict[int, float] = {}
+    while len(ended) < len(arms):
+        for i, arm in enumerate(arms):
+            if i not in ended and arm.proc.poll() is not None:
+                ended[i] = time.perf_counter() - arm.t0
+                arm.file.close()
+                if arm.proc.returncode:
+                    raise RuntimeError(f"{arm.proc.args[:4]} failed; see {arm.log}")
+        time.sleep(0.2)
+    return [ended[i] for i in range(len(arms))]
 
 
 def prepare_nanogpt(work: Path) -> Path:
@@ -115,12 +123,17 @@ def main() -> None:
                      logs / "nanogpt_train.log")
         fast = Timed(lmforge_cmd(corpus, work / "fast", args, args.steps), REPO, env, logs / "lmforge_fast.log")
         long = Timed(lmforge_cmd(corpus, work / "long", args, long_steps), REPO, env, logs / "lmforge_long.log")
-        results["lmforge"] = lmforge_result(fast.wait(), work / "fast", args, args.steps)
-        print("lmforge", results["lmforge"], flush=True)
-        results["nanogpt"] = nanogpt_result(nano.wait(), logs / "nanogpt_train.log")
-        print("nanoGPT", results["nanogpt"], flush=True)
-        results["lmforge_nanogpt_tokens"] = lmforge_result(long.wait(), work / "long", args, long_steps)
-        print("lmforge, nanoGPT's token budget", results["lmforge_nanogpt_tokens"], flush=True)
+        try:  # every arm is waited for (or stopped) before the temporary directory goes
+            fast_s, nano_s, long_s = wait_all([fast, nano, long])
+        finally:
+            for arm in (fast, nano, long):
+                if arm.proc.poll() is None:
+                    arm.proc.kill()
+        results["lmforge"] = lmforge_result(fast_s, work / "fast", args, args.steps)
+        results["nanogpt"] = nanogpt_result(nano_s, logs / "nanogpt_train.log")
+        results["lmforge_nanogpt_tokens"] = lmforge_result(long_s, work / "long", args, long_steps)
+        for name in ("nanogpt", "lmforge", "lmforge_nanogpt_tokens"):
+            print(name, results[name], flush=True)
     fast = results["lmforge"]
     results["wall_ratio"] = round(fast["wall_s"] / results["nanogpt"]["wall_s"], 3)
     results["load_average_end"] = os.getloadavg()
