@@ -1,4 +1,4 @@
-"""Settings of `lmforge federated`, importable without torch (the CLI builds its flags from them at start-up)."""
+"""Federation settings, importable without torch (the CLI builds `lmforge federated --help` from them)."""
 
 from __future__ import annotations
 

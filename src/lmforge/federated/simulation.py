@@ -35,11 +35,9 @@ from uuid import uuid4
 import numpy as np
 import torch
 
-from lmforge.config import FinetuneConfig
+from lmforge.config import FinetuneConfig, setting
 from lmforge.errors import ConfigError, missing_extra
-
-# The settings live apart (what `lmforge federated --help` reads must not import torch); re-exported here.
-from lmforge.federated.settings import PARTITIONS, FederatedConfig  # noqa: E402,F401
+from lmforge.federated.settings import PARTITIONS, FederatedConfig
 
 
 @dataclass
