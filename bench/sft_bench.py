@@ -59,7 +59,7 @@ def main() -> None:
         metrics = heldout_loss(model, scored, tokenizer.pad_token_id)
         metrics.pop("neg_loss")
         metrics.update(generation_metrics(model, tokenizer, held[:args.eval_generate], args.max_new_tokens, int8=True))
-        print(json.dumps({"evaluated": args.evaluate, "tuned": metrics}, ensure_ascii=False, indent=1), flush=True)
+        print(json.dumps({"evaluated": args.evaluate, "metrics": metrics}, ensure_ascii=False, indent=1), flush=True)
         return
     t0 = time.perf_counter()
     base = generation_metrics(AutoModelForCausalLM.from_pretrained(base_dir), load_tokenizer(base_dir),
