@@ -195,3 +195,25 @@ def runs(stage: str | None = None, limit: int = 20, *, ids: Sequence[str] | None
     from lmforge.tracking.runs import get_runs, list_runs
 
     return get_runs(list(ids)) if ids else list_runs(stage, limit)
+
+
+def pretrain(corpus: Sequence[str | Path] | str | Path, output: str | Path, *, resume: bool = False,
+             overwrite: bool = False, quiet: bool = False, **settings):
+    """Pretrain a masked (``objective="mlm"``) or causal (``"clm"``) LM on unlabelled text, or continue
+    pretraining one (``from_model=DIR``); ``settings`` are the fields of
+    :class:`lmforge.pretraining.config.PretrainConfig`. Writes a transformers model directory."""
+    from lmforge.pretraining.config import PretrainConfig
+    from lmforge.pretraining.recipe import pretrain as run
+
+    corpus = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
+    return run(corpus, output, PretrainConfig(**settings), resume=resume, overwrite=overwrite, quiet=quiet)
+
+
+def train_tokenizer(corpus: Sequence[str | Path] | str | Path, output: str | Path, *, kind: str = "bpe",
+                    vocab_size: int = 32000, **options) -> dict:
+    """Train a ``bpe`` / ``wordpiece`` / ``unigram`` / ``char`` tokenizer on ``corpus`` into ``output``
+    (``AutoTokenizer.from_pretrained(output)`` loads it)."""
+    from lmforge.pretraining.tokenizer_training import train_tokenizer as run
+
+    corpus = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
+    return run(corpus, Path(output), kind=kind, vocab_size=vocab_size, **options)

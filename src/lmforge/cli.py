@@ -86,6 +86,10 @@ def cmd_finetune(args) -> None:
         p = result.manifest["privacy"]
         print(f"DP-SGD: ε spent {p['epsilon_spent']} of {p['epsilon_target']} at δ {p['delta']:.2e} "
               f"(noise multiplier {p['noise_multiplier']}, {p['steps_taken']} steps)")
+    if (warning := result.manifest.get("adaptive", {}).get("warning")):
+        print(f"WARNING: {warning}")
+    if (verdict := result.manifest.get("verdict")):  # never lose silently to the baseline
+        print(("WARNING: " if verdict["winner"] == "baseline" else "") + verdict["message"])
 
 
 def cmd_evaluate(args) -> None:
@@ -171,7 +175,7 @@ def register(sub) -> None:
 # Each stage's commands live beside the stage: a module with ``register(subparsers)`` that adds its parsers.
 COMMAND_MODULES: list[str] = ["lmforge.cli", "lmforge.serving.cli", "lmforge.data.cli", "lmforge.compression.cli",
                               "lmforge.costs.cli", "lmforge.tracking.cli", "lmforge.pipeline.cli",
-                              "lmforge.generation.cli", "lmforge.federated.cli"]
+                              "lmforge.generation.cli", "lmforge.federated.cli", "lmforge.pretraining.cli"]
 # Which module registers each command, and its one-line help. Start-up reads only this table and registers
 # the one module whose command runs: registering them all imports every stage's settings (numpy, torch, yaml
 # …), which made `lmforge --help` take seconds. tests/test_cli_startup.py checks the table against what the
@@ -201,6 +205,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("lmforge.generation.cli", "generate text from a prompt with a causal LM (streams to the terminal)"),
     "federated": ("lmforge.federated.cli", "federated fine-tuning simulated on this machine (Flower, FedAvg)"),
     "chat": ("lmforge.generation.cli", "chat with an instruction model in the terminal (streaming, its chat template)"),
+    "tokenizer": ("lmforge.pretraining.cli", "train a tokenizer on a corpus (bpe, wordpiece, unigram, char)"),
+    "pretrain": ("lmforge.pretraining.cli", "pretrain a masked or causal LM on unlabelled text (or continue one)"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--tracking-uri",)
 

@@ -379,7 +379,7 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
     async def classify(body: ClassifyRequest, request: Request):
         """Classify texts: the most probable label, its probability and every class's, per text, in order."""
         logits, tokens, admission = await _infer(request, state, body.texts)
-        results = state.predictor.task.results(logits, state.predictor.labels)
+        results = state.predictor.results(logits)  # temperature and abstain applied
         state.privacy.log(_request_id(request), "/v1/classify", body.texts,
                           request.scope["state"].get("redacted_texts"), [r.get("label") for r in results])
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
