@@ -29,7 +29,7 @@ def _load(record: dict, what: str) -> LabeledTexts:
     if not path.exists():
         raise ConfigError(f"the {what} recorded in the parent's manifest, {path}, no longer exists; "
                           "pass --eval FILE (and restore the file for distill/prune)")
-    return load_labeled_texts(path, record.get("text_column"), record.get("label_column"))
+    return load_labeled_texts(path, record.get("text_column"), record.get("label_column"), split=record.get("split"))
 
 
 def parent_dev_data(model_dir: Path) -> LabeledTexts:

@@ -20,7 +20,7 @@ def cmd_federated(args) -> None:
 def register(subparsers) -> None:
     from lmforge.cli import add_dataclass_flags
     from lmforge.config import FinetuneConfig
-    from lmforge.federated.simulation import FederatedConfig
+    from lmforge.federated.settings import FederatedConfig
 
     p = subparsers.add_parser("federated", help="federated fine-tuning simulated on this machine (Flower, FedAvg)")
     p.add_argument("train", help="training data, split over the simulated clients")

@@ -32,6 +32,14 @@ class ServeConfig:
                                         "(anyone who reaches it can use the model)")
     access_log: bool = setting(False, "log every request to stdout (the metrics count them either way)")
     graceful_timeout_s: float = setting(30.0, "on SIGTERM, how long in-flight requests get to finish")
+    # generation (causal-LM artifacts) and embeddings
+    gen_slots: int = setting(8, "generations decoded together (continuous batching); more wait in the queue")
+    max_context: int = setting(2048, "tokens per generation, prompt included (the KV cache's length)")
+    max_new_tokens: int = setting(1024, "largest max_tokens a request may ask for (more: 422)")
+    int8: bool = setting(False, "generate with int8 weights (faster on CPU; text differs slightly from fp32)")
+    embedding_model: str | None = setting(None, "sentence-transformers directory for /v1/embeddings and /embed "
+                                                "beside a generator (default: the bundled all-MiniLM-L6-v2; "
+                                                "'none': no embeddings)")
     redact_pii: str = setting("off", "redact personal data in request texts: logs (the request log gets "
                                      "placeholders; a bare --redact-pii), model (the model reads them too) or off",
                               choices=("off", "logs", "model"))
@@ -43,7 +51,7 @@ class ServeConfig:
 
     def validate(self) -> ServeConfig:
         problems = []
-        for name in ("workers", "max_batch_tokens", "max_batch_size", "max_queue", "max_texts", "max_chars",
+        for name in ("gen_slots", "max_context", "max_new_tokens", "workers", "max_batch_tokens", "max_batch_size", "max_queue", "max_texts", "max_chars",
                      "max_body_bytes"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
