@@ -20,7 +20,8 @@ from lmforge.config import FinetuneConfig  # noqa: E402
 from lmforge.data.examples import LabelSet, load_labeled_texts  # noqa: E402
 from lmforge.evaluation.metrics import accuracy  # noqa: E402
 from lmforge.models.pretrained import bundled_model_dir, load_tokenizer  # noqa: E402
-from lmforge.models.tfidf import CHAR, WORD, TfidfClassifier, choose_features  # noqa: E402
+from lmforge.costs.classical_baseline import choose_features  # noqa: E402
+from lmforge.models.tfidf import CHAR, WORD, TfidfClassifier  # noqa: E402
 from lmforge.training.finetune import split_dev  # noqa: E402
 
 

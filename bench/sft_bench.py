@@ -38,6 +38,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--max-eval-examples", type=int, default=48)
+    p.add_argument("--evaluate", help="only score an SFT output directory on the same held-out prompts")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     from transformers import AutoModelForCausalLM
@@ -48,6 +49,18 @@ def main() -> None:
     conversations = load_conversations(args.data)
     _, held = split_conversations(conversations, 0.1, 0)
     base_dir = bundled_chat_model_dir()
+    if args.evaluate:
+        from lmforge.generation.sft import collate, heldout_loss  # noqa: F401
+        from lmforge.generation.sft_data import tokenize_conversation
+
+        tokenizer = load_tokenizer(Path(args.evaluate))
+        model = AutoModelForCausalLM.from_pretrained(args.evaluate).eval()
+        scored = [tokenize_conversation(tokenizer, c, args.max_length) for c in held[:args.max_eval_examples]]
+        metrics = heldout_loss(model, scored, tokenizer.pad_token_id)
+        metrics.pop("neg_loss")
+        metrics.update(generation_metrics(model, tokenizer, held[:args.eval_generate], args.max_new_tokens, int8=True))
+        print(json.dumps({"evaluated": args.evaluate, "metrics": metrics}, ensure_ascii=False, indent=1), flush=True)
+        return
     t0 = time.perf_counter()
     base = generation_metrics(AutoModelForCausalLM.from_pretrained(base_dir), load_tokenizer(base_dir),
                               held[:args.eval_generate], args.max_new_tokens, int8=True)

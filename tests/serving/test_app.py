@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from lmforge.inference.predictor import Predictor, softmax
+from lmforge.inference.predictor import Predictor
 from lmforge.serving.app import create_app
 from lmforge.serving.settings import ServeConfig
 from tests.serving.conftest import running_app
@@ -49,7 +49,7 @@ async def test_tei_predict_shape_single_and_batch_and_raw_scores(model_dir):
     assert [set(p) for p in pair.json()] == [{"label", "score"}] * 2  # one answer: the pair is one input
     pair_logits = predictor.backend.forward(predictor.tokenizer(["a great film"], ["awful plot"], return_tensors="pt"))
     assert {p["label"]: p["score"] for p in pair.json()} == pytest.approx(
-        dict(zip(predictor.labels, softmax(pair_logits)[0].tolist())), abs=1e-5)
+        dict(zip(predictor.labels, predictor.probabilities(pair_logits)[0].tolist())), abs=1e-5)
     assert len(pairs.json()) == 2 and pairs.json()[0] == pair.json()
     assert len(flat3.json()) == 3 and flat3.json()[0] == one
     logits = predictor.logits(["a great film"])[0]

@@ -10,11 +10,11 @@ import pytest
 
 import lmforge
 from lmforge.config import FinetuneConfig
-from lmforge.costs.classical_baseline import tfidf_baseline, verdict
+from lmforge.costs.classical_baseline import choose_features, tfidf_baseline, verdict
 from lmforge.data.truncation import truncate
 from lmforge.evaluation.calibration import ece, fit_temperature, softmax, threshold_for_precision
 from lmforge.inference.predictor import Predictor
-from lmforge.models.tfidf import TfidfClassifier, choose_features
+from lmforge.models.tfidf import TfidfClassifier
 from lmforge.training.adaptive import adapt, choose_truncation
 from tests.conftest import write_sentiment_csv
 

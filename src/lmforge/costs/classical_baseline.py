@@ -19,7 +19,7 @@ import numpy as np
 
 from lmforge.metering.meter import Meter
 from lmforge.metering.prices import resolve_price
-from lmforge.models.tfidf import C
+from lmforge.models.tfidf import CHAR, WORD, C, FeatureSpec
 
 BASELINE_DIR = "baseline"  # inside the fine-tuned model's directory
 THROUGHPUT_SECONDS = 0.5  # long enough to time a vectorize + predict pass reliably
@@ -35,7 +35,7 @@ def tfidf_baseline(train_texts: list[str], train_labels: list[str], dev_texts: l
     evaluate, predict, serve and cost accept like any model."""
     from lmforge.evaluation.calibration import calibration_record, softmax
     from lmforge.evaluation.metrics import accuracy, macro_f1
-    from lmforge.models.tfidf import TfidfClassifier, feature_candidates
+    from lmforge.models.tfidf import TfidfClassifier
 
     label_order = label_order or sorted(set(train_labels))
     index = {name: i for i, name in enumerate(label_order)}
@@ -139,3 +139,22 @@ def verdict(fine_tuned_accuracy: float | None, baseline: dict, output: Path) -> 
     return {"winner": "fine-tuned", "points": round(diff, 2),
             "message": f"fine-tuned {100 * fine_tuned_accuracy:.2f}% beats the TF-IDF baseline {100 * base:.2f}% "
                        f"on the same dev rows (+{diff:.2f} points)"}
+
+
+def choose_features(texts) -> tuple[FeatureSpec, str]:
+    """Character n-grams for text without spaces between words, else word n-grams; and why."""
+    from lmforge.data.script import script_profile
+
+    profile = script_profile(texts)
+    share = 100 * profile["no_space_share"]
+    if profile["no_space"]:
+        return CHAR, f"{share:.0f}% of texts are in a script without spaces (CJK/Thai…): character n-grams"
+    return WORD, f"{share:.0f}% of texts are in a script without spaces: word n-grams"
+
+
+def feature_candidates(texts) -> tuple[list[FeatureSpec], str]:
+    """The feature sets worth trying: character n-grams alone for text without spaces; word and character
+    n-grams otherwise (characters won on Banking77's dev rows, words on SST-2's: bench/RESULTS.md)."""
+    spec, why = choose_features(texts)
+    return ([CHAR], why) if spec is CHAR else ([WORD, CHAR], why.replace(": word n-grams", ": word or character "
+                                                                           "n-grams"))

@@ -38,7 +38,7 @@ def cmd_generate(args) -> None:
         tokens += chunk.token is not None
         print(chunk.text, end="", flush=True)
     elapsed = time.perf_counter() - started
-    print()
+    print(flush=True)
     if args.stats:
         print(f"# {tokens} tokens in {elapsed:.2f} s ({tokens / elapsed:.1f} tokens/s, {engine.backend})",
               file=sys.stderr)

@@ -59,6 +59,8 @@ def quick_predictor(model_dir: str | Path, backend: str = "auto", few_texts: boo
     task = task_for_artifact(model_dir)
     if task.name != "text-classification":  # the runtimes here are sequence classifiers
         return Predictor.load(model_dir, backend=backend)
+    if read_manifest(model_dir).get("config", {}).get("truncation") == "head+tail":  # cut by lmforge, not here
+        return Predictor.load(model_dir, backend=backend)
     fitting = [n for n, (fits, _) in reversed(list(BACKENDS.items())) if fits(model_dir)]
     names = [backend] if backend != "auto" else fitting
     engine = None
@@ -72,5 +74,9 @@ def quick_predictor(model_dir: str | Path, backend: str = "auto", few_texts: boo
         return Predictor.load(model_dir, backend=backend)
     if not engine.labels:
         raise ArtifactError(f"{model_dir}/config.json names no labels (id2label); is it a `lmforge finetune` output?")
-    max_length = read_manifest(model_dir).get("config", {}).get("max_length") or min(engine.max_positions, 512)
-    return Predictor(engine, QuickTokenizer(model_dir), engine.labels, max_length, task=task)
+    manifest = read_manifest(model_dir)
+    config = manifest.get("config", {})
+    max_length = config.get("max_length") or min(engine.max_positions, 512)
+    return Predictor(engine, QuickTokenizer(model_dir), engine.labels, max_length, task=task,
+                     temperature=float(manifest.get("calibration", {}).get("temperature") or 1.0),
+                     abstain=manifest.get("abstain"))

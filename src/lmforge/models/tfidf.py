@@ -22,6 +22,7 @@ otherwise.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,25 +54,6 @@ class FeatureSpec:
 
 WORD = FeatureSpec("word", (1, 2))
 CHAR = FeatureSpec("char", (1, 3))
-
-
-def choose_features(texts) -> tuple[FeatureSpec, str]:
-    """Character n-grams for text without spaces between words, else word n-grams; and why."""
-    from lmforge.data.script import script_profile
-
-    profile = script_profile(texts)
-    share = 100 * profile["no_space_share"]
-    if profile["no_space"]:
-        return CHAR, f"{share:.0f}% of texts are in a script without spaces (CJK/Thai…): character n-grams"
-    return WORD, f"{share:.0f}% of texts are in a script without spaces: word n-grams"
-
-
-def feature_candidates(texts) -> tuple[list[FeatureSpec], str]:
-    """The feature sets worth trying: character n-grams alone for text without spaces; word and character
-    n-grams otherwise (characters won on Banking77's dev rows, words on SST-2's: bench/RESULTS.md)."""
-    spec, why = choose_features(texts)
-    return ([CHAR], why) if spec is CHAR else ([WORD, CHAR], why.replace(": word n-grams", ": word or character "
-                                                                           "n-grams"))
 
 
 class TfidfTokenizer:
@@ -140,15 +122,16 @@ class TfidfClassifier:
         return np.asarray(x @ self.coef.T, dtype=np.float32) + self.intercept[None, :]
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        from lmforge.data.batching import pad_batch
-
-        batch = pad_batch(self.tokenizer(texts)["input_ids"], 0)
-        return self.logits_from_ids(batch["input_ids"].numpy(), batch["attention_mask"].numpy())
+        ids = self.tokenizer(texts)["input_ids"]
+        width = max((len(x) for x in ids), default=1)
+        input_ids = np.zeros((len(ids), width), dtype=np.int64)    # (B, T), 0-padded
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for i, x in enumerate(ids):
+            input_ids[i, :len(x)], mask[i, :len(x)] = x, 1
+        return self.logits_from_ids(input_ids, mask)
 
     def save(self, directory: str | Path, manifest: dict) -> Path:
         from safetensors.numpy import save_file
-
-        from lmforge.artifacts import write_manifest
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -156,18 +139,19 @@ class TfidfClassifier:
                   str(directory / WEIGHTS))
         (directory / VOCABULARY).write_text(json.dumps(self.vocabulary, ensure_ascii=False))
         spec = {**asdict(self.spec), "ngram_range": list(self.spec.ngram_range)}
-        write_manifest(directory, {"kind": KIND, "task": "text-classification", "labels": self.labels,
-                                   "features": spec, **manifest})
+        # manifest.json written here, not through lmforge.artifacts: models sit below the artifact layer
+        body = {"kind": KIND, "task": "text-classification", "labels": self.labels, "features": spec, **manifest}
+        tmp = directory / ".manifest.json.tmp"
+        tmp.write_text(json.dumps(body, indent=2, default=str, ensure_ascii=False) + "\n")
+        os.replace(tmp, directory / "manifest.json")
         return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> TfidfClassifier:
         from safetensors.numpy import load_file
 
-        from lmforge.artifacts import read_manifest
-
         directory = Path(directory)
-        manifest = read_manifest(directory)
+        manifest = json.loads((directory / "manifest.json").read_text())
         f = manifest["features"]
         spec = FeatureSpec(f["analyzer"], tuple(f["ngram_range"]), f.get("sublinear_tf", True), f.get("lowercase", True))
         arrays = load_file(str(directory / WEIGHTS))

@@ -83,8 +83,9 @@ def _texts(items) -> list[str]:
     return [s for item in items for s in ((item,) if isinstance(item, str) else item)]
 
 
-def _scored(logits: np.ndarray, raw: bool, labels: list[str], top_k: int | None = None) -> list[list[dict]]:
-    values = logits if raw else softmax(logits)
+def _scored(logits: np.ndarray, raw: bool, labels: list[str], top_k: int | None = None,
+            probabilities=softmax) -> list[list[dict]]:
+    values = logits if raw else probabilities(logits)  # the predictor's calibrated softmax (temperature)
     out = []
     for row in values:
         order = np.argsort(-row, kind="stable").tolist()[:top_k or None]
@@ -101,7 +102,7 @@ def tei_router(state, classify, classifier: bool = True, embeddings: bool = Fals
     async def predict_items(request: Request, inputs, raw: bool, truncate: bool, top_k: int | None = None):
         items, single = parse_tei_inputs(inputs)
         logits, _, admission = await classify(request, items, truncate)
-        out = _scored(logits, raw, state.predictor.labels, top_k)
+        out = _scored(logits, raw, state.predictor.labels, top_k, state.predictor.probabilities)
         return out, single, admission
 
     async def predict(body: TEIInputs, request: Request):
@@ -172,7 +173,7 @@ def tei_router(state, classify, classifier: bool = True, embeddings: bool = Fals
         if state.predictor is not None:
             logits, _, admission = await classify(request, [(body.query, t) for t in body.texts], body.truncate)
             scores = logits[:, -1] if body.raw_scores else (
-                1 / (1 + np.exp(-logits[:, 0])) if logits.shape[1] == 1 else softmax(logits)[:, -1])
+                1 / (1 + np.exp(-logits[:, 0])) if logits.shape[1] == 1 else state.predictor.probabilities(logits)[:, -1])
         else:
             vectors, admission = await embed_texts(request, [body.query, *body.texts], body.truncate, True)
             scores = vectors[1:] @ vectors[0]
