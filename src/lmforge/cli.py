@@ -82,9 +82,9 @@ def cmd_predict(args) -> None:
         raise LmforgeError("give texts to classify, or --input FILE --output FILE")
     for text, p in zip(args.texts, api.predict(args.model, args.texts, backend=args.backend)):
         if args.json:
-            print(json.dumps({"text": text, "label": p.label, "score": p.score, "scores": p.scores}))
+            print(json.dumps({"text": text, **p.to_dict()}))
         else:
-            print(f"{p.label}\t{p.score:.4f}\t{text}")
+            print(f"{p.line()}\t{text}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,7 +24,10 @@ CHUNK_ROWS = 4096
 def default_columns(model_dir: Path, data: Path, encoding: str) -> tuple[str | None, str | None]:
     """The columns the model was trained on, when the evaluated file has them too."""
     train = read_manifest(model_dir).get("inputs", {}).get("train", {})
-    columns, _ = peek_columns(data, encoding)
+    try:
+        columns, _ = peek_columns(data, encoding)
+    except DataError:  # not a table (a tag file, say): the task's reader finds what it needs
+        return None, None
     text = train.get("text_column") if train.get("text_column") in columns else None
     label = train.get("label_column") if train.get("label_column") in columns else None
     return text, label
@@ -43,7 +46,8 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
     text_col, label_col, rows = task.read_stream(data, text_column=text_column or guessed_text,
                                                  label_column=label_column or guessed_label, encoding=encoding,
                                                  need_label=True)
-    scoring = task.evaluation(predictor.labels, top_errors)
+    scoring = task.evaluation(predictor.labels, top_errors, tokenizer=predictor.tokenizer,
+                              max_length=predictor.max_length)
     with open(output / "predictions.jsonl", "w") as out:
         while chunk := list(islice(rows, CHUNK_ROWS)):
             scoring.check(chunk, data, label_col)

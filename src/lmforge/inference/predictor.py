@@ -29,14 +29,23 @@ DEFAULT_MAX_BATCH = 64
 
 def batched_logits(forward: Callable[[dict], np.ndarray], encoded: Sequence[Sequence[int]], pad_id: int,
                    max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH) -> np.ndarray:
-    """Logits for every encoded text, computed in length-sorted batches, returned in input order."""
+    """Logits for every encoded text, computed in length-sorted batches, returned in input order: an (N, C)
+    array for per-text outputs, or a list of (T_i, C) arrays (padding cut off) for per-token outputs."""
     lengths = [len(ids) for ids in encoded]
     out: np.ndarray | None = None
+    per_token: list | None = None
     for indices in sorted_batches(lengths, max_tokens, max_batch):
         logits = forward(pad_batch([encoded[i] for i in indices], pad_id))
+        if logits.ndim == 3:  # (B, T, C): a tagger
+            per_token = per_token if per_token is not None else [None] * len(encoded)
+            for row, i in enumerate(indices):
+                per_token[i] = logits[row, :lengths[i]]
+            continue
         if out is None:
             out = np.empty((len(encoded), logits.shape[-1]), dtype=np.float32)
         out[indices] = logits
+    if per_token is not None:
+        return per_token
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
@@ -68,7 +77,7 @@ class Predictor:
         return self.task.encode(self.tokenizer, texts, self.max_length)[0]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, num_labels) float32 logits in input order."""
+        """(N, num_labels) float32 logits in input order (a list of (T_i, num_labels) for a tagger)."""
         return batched_logits(self.backend.forward, self.encode(texts), self.tokenizer.pad_token_id,
                               self.max_tokens, self.max_batch)
 
@@ -78,4 +87,5 @@ class Predictor:
 
     def predict(self, texts: Sequence[str]) -> list:
         """One prediction per input, as the task makes them (a :class:`Prediction` for a classifier)."""
-        return self.task.postprocess(self.logits(texts), self.labels)
+        return self.task.postprocess(self.logits(texts), self.labels, inputs=list(texts), tokenizer=self.tokenizer,
+                                     max_length=self.max_length)

@@ -3,7 +3,8 @@
     >>> app = create_app("runs/sst2")                 # uvicorn lmforge.serving.app:app_from_environment --factory
     >>> # POST /v1/classify {"texts": ["a gorgeous film"]}  →  {"results": [{"label": "1", "score": 0.98, ...}]}
 
-Routes: ``POST /v1/classify``, ``POST /predict`` (Text-Embeddings-Inference shape), ``GET /health`` (alive),
+Routes: ``POST /v1/classify`` and ``POST /predict`` (Text-Embeddings-Inference shape) for a classifier,
+``POST /v1/tag`` for a tagger (the routes of the model's task), ``GET /health`` (alive),
 ``GET /ready`` (model loaded, not draining), ``GET /metrics`` (Prometheus), ``GET /v1/model`` (model card),
 ``GET /`` (playground and model card page), ``/docs`` (OpenAPI).
 
@@ -31,13 +32,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lmforge.artifacts import read_manifest
 from lmforge.errors import LmforgeError, ServingError
 from lmforge.inference.predictor import Predictor
+from lmforge.tasks import task_for_artifact
 from lmforge.tasks.text_classification import softmax
 from lmforge.serving.batcher import BatchStats, DynamicBatcher
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
 from lmforge.serving.metrics import ServerMetrics
-from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard, TEIPrediction,
-                                     TEIPredictRequest)
+from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard, TagRequest,
+                                     TagResponse, TEIPrediction, TEIPredictRequest)
 from lmforge.serving.settings import ServeConfig
 
 log = logging.getLogger("lmforge.serving")
@@ -93,6 +95,8 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
                               "<key>` once keys exist (`lmforge keys create`).")
     app.state.serving = state
     _add_error_handlers(app)
+    task = predictor.task if predictor is not None else task_for_artifact(model_dir)
+    _add_prediction_routes(app, state, task)
     _add_routes(app, state)
     _document_limits(app, config)
     app.add_middleware(ServingMiddleware, max_body_bytes=config.max_body_bytes, metrics=metrics)
@@ -164,7 +168,8 @@ def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys
         except (OSError, json.JSONDecodeError):
             continue
         metrics[f"eval/{path.parent.name}"] = {k: evaluation[k] for k in
-                                               ("accuracy", "macro_f1", "expected_calibration_error", "examples")
+                                               ("accuracy", "macro_f1", "expected_calibration_error", "f1",
+                                                "conlleval_f1", "examples")
                                                if k in evaluation}
         if "confusion_matrix" in evaluation and path.stat().st_mtime > newest:
             newest = path.stat().st_mtime
@@ -189,8 +194,11 @@ def _document_limits(app: FastAPI, config: ServeConfig) -> None:
         text = {"type": "string", "maxLength": config.max_chars}
         texts = {"type": "array", "items": text, "minItems": 1, "maxItems": config.max_texts}
         components = schema["components"]["schemas"]
-        components["ClassifyRequest"]["properties"]["texts"].update(texts)
-        components["TEIPredictRequest"]["properties"]["inputs"]["anyOf"] = [text, texts]
+        for name in ("ClassifyRequest", "TagRequest"):  # whichever the task's routes use
+            if name in components:
+                components[name]["properties"]["texts"].update(texts)
+        if "TEIPredictRequest" in components:
+            components["TEIPredictRequest"]["properties"]["inputs"]["anyOf"] = [text, texts]
         return schema
 
     app.openapi = openapi
@@ -301,7 +309,28 @@ def _encoder(predictor: Predictor, truncate: bool):
     return encode_strict
 
 
-def _add_routes(app: FastAPI, state: ServingState) -> None:
+def _add_prediction_routes(app: FastAPI, state: ServingState, task) -> None:
+    """The routes of the served model's task (its ``serving_route``): classifiers answer /v1/classify and
+    TEI's /predict, taggers /v1/tag."""
+    if task.serving_route == "/v1/tag":
+        _add_tag_route(app, state)
+    else:
+        _add_classify_routes(app, state)
+
+
+def _add_tag_route(app: FastAPI, state: ServingState) -> None:
+    @app.post("/v1/tag", response_model=TagResponse, responses=ERRORS, tags=["predict"])
+    async def tag(body: TagRequest, request: Request):
+        """Find entities: per text, each entity's type, character offsets (``text[start:end]``) and score."""
+        logits, tokens, admission = await _infer(request, state, body.texts)
+        predictor = state.predictor
+        results = predictor.task.results(logits, predictor.labels, inputs=body.texts, tokenizer=predictor.tokenizer,
+                                         max_length=predictor.max_length)
+        return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
+                             "tokens": tokens}, headers=admission.headers if admission else None)
+
+
+def _add_classify_routes(app: FastAPI, state: ServingState) -> None:
     @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS, tags=["predict"])
     async def classify(body: ClassifyRequest, request: Request):
         """Classify texts: the most probable label, its probability and every class's, per text, in order."""
@@ -324,6 +353,8 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
                for row in values]
         return JSONResponse(out[0] if single else out, headers=admission.headers if admission else None)
 
+
+def _add_routes(app: FastAPI, state: ServingState) -> None:
     @app.get("/health", tags=["operations"])
     async def health():
         """The process is alive (use for liveness probes)."""
