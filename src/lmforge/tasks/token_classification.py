@@ -30,6 +30,7 @@ from lmforge.data.batching import pad_batch
 from lmforge.errors import DataError
 from lmforge.files import sha256_file
 from lmforge.tasks.registry import register_task
+from lmforge.tasks.text_classification import softmax
 
 IGNORE = -100  # the target of sub-tokens after a word's first, and of special tokens: no loss, no score
 PREFIXES = ("B", "I", "E", "S", "M")
@@ -383,12 +384,6 @@ class TokenClassification:
 
     def baseline(self, output: Path, manifest: dict, train, dev) -> None:
         return None  # no classical baseline for tagging yet
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def first_subtokens(word_ids: Sequence[int | None]) -> dict[int, int]:
