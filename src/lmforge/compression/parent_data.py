@@ -29,7 +29,8 @@ def _load(record: dict, what: str, task) -> LabeledTexts:
     if not path.exists():
         raise ConfigError(f"the {what} recorded in the parent's manifest, {path}, no longer exists; "
                           "pass --eval FILE (and restore the file for distill/prune)")
-    return task.read(path, text_column=record.get("text_column"), label_column=record.get("label_column"))
+    return task.read(path, text_column=record.get("text_column"), label_column=record.get("label_column"),
+                     **({"split": record["split"]} if record.get("split") else {}))
 
 
 def parent_dev_data(model_dir: Path) -> LabeledTexts:

@@ -3,8 +3,7 @@
     >>> app = create_app("runs/sst2")                 # uvicorn lmforge.serving.app:app_from_environment --factory
     >>> # POST /v1/classify {"texts": ["a gorgeous film"]}  →  {"results": [{"label": "1", "score": 0.98, ...}]}
 
-Routes: ``POST /v1/classify`` and ``POST /predict`` (Text-Embeddings-Inference shape) for a classifier,
-``POST /v1/tag`` for a tagger (the routes of the model's task), ``GET /health`` (alive),
+Routes: ``POST /v1/classify``, ``POST /predict`` (Text-Embeddings-Inference shape), ``GET /health`` (alive),
 ``GET /ready`` (model loaded, not draining), ``GET /metrics`` (Prometheus), ``GET /v1/model`` (model card),
 ``GET /`` (playground and model card page), ``/docs`` (OpenAPI).
 
@@ -20,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,12 +34,16 @@ from lmforge.errors import LmforgeError, ServingError
 from lmforge.inference.predictor import Predictor
 from lmforge.tasks import task_for_artifact
 from lmforge.tasks.text_classification import softmax
+from lmforge.serving import access
 from lmforge.serving.batcher import BatchStats, DynamicBatcher
+from lmforge.serving.generation_service import (CAUSAL_LM, CLASSIFICATION, EmbeddingService, GenerationService, artifact_task,
+                                                load_services)
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
 from lmforge.serving.metrics import ServerMetrics
 from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard, TagRequest,
-                                     TagResponse, TEIPrediction, TEIPredictRequest)
+                                     TagResponse)
+from lmforge.serving.redaction import RequestPrivacy
 from lmforge.serving.settings import ServeConfig
 
 log = logging.getLogger("lmforge.serving")
@@ -62,10 +66,19 @@ class ServingState:
     load_error: str | None = None
     draining: bool = False
     card: dict = field(default_factory=dict)
+    task: str = "classification"  # or causal-lm / embedding (serving.generation_service.artifact_task)
+    generation: GenerationService | None = None
+    embeddings: EmbeddingService | None = None
+    privacy: RequestPrivacy = field(default_factory=RequestPrivacy)
+    started: float = field(default_factory=time.time)
+
+    @property
+    def loaded(self) -> bool:
+        return self.batcher is not None or self.generation is not None or self.embeddings is not None
 
     @property
     def ready(self) -> bool:
-        return self.batcher is not None and not self.draining
+        return self.loaded and not self.draining
 
 
 def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, predictor: Predictor | None = None
@@ -75,6 +88,10 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     config = (config or ServeConfig()).validate()
     metrics = ServerMetrics()
     state = ServingState(Path(model_dir), config, metrics, KeyStore(model_dir))
+    # What the artifact is for decides its routes (and so its OpenAPI schema): read from files, no model load.
+    state.task = CLASSIFICATION if predictor is not None else artifact_task(state.model_dir)
+    state.privacy = RequestPrivacy(config.redact_pii, config.request_log, config.pii_kinds, config.pii_region,
+                                   counter=metrics.pii_redacted)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -88,6 +105,9 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
             await loading
             if state.batcher is not None:
                 await asyncio.to_thread(state.batcher.stop, config.graceful_timeout_s)
+            for service in (state.generation, state.embeddings):
+                if service is not None:
+                    await asyncio.to_thread(service.stop, config.graceful_timeout_s)
             state.keys.close()
 
     app = FastAPI(title="lmforge", version=_version(), lifespan=lifespan,
@@ -95,9 +115,18 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
                               "<key>` once keys exist (`lmforge keys create`).")
     app.state.serving = state
     _add_error_handlers(app)
-    task = predictor.task if predictor is not None else task_for_artifact(model_dir)
-    _add_prediction_routes(app, state, task)
-    _add_routes(app, state)
+    # a tagger (token classification) is served like a classifier but answers /v1/tag instead of /v1/classify
+    tagger = state.task == CLASSIFICATION and \
+        (predictor.task if predictor is not None else task_for_artifact(model_dir)).serving_route == "/v1/tag"
+    _add_routes(app, state, tagger)
+    from lmforge.serving.openai_routes import openai_router
+    from lmforge.serving.tei_routes import tei_router
+
+    classifier = state.task == CLASSIFICATION and not tagger
+    embeddings = not classifier and (state.task != CAUSAL_LM or config.embedding_model != "none")
+    app.include_router(openai_router(state, generation=state.task == CAUSAL_LM, embeddings=embeddings))
+    app.include_router(tei_router(state, lambda request, items, truncate: _infer(request, state, items, truncate),
+                                  classifier=classifier, embeddings=embeddings))
     _document_limits(app, config)
     app.add_middleware(ServingMiddleware, max_body_bytes=config.max_body_bytes, metrics=metrics)
     return app
@@ -120,6 +149,9 @@ def _version() -> str:
 
 async def _load(state: ServingState, predictor: Predictor | None) -> None:
     config = state.config
+    if state.task != CLASSIFICATION:
+        await _load_services(state)
+        return
     try:
         if predictor is None:
             predictor = await asyncio.to_thread(_load_predictor, state.model_dir, config)
@@ -133,6 +165,29 @@ async def _load(state: ServingState, predictor: Predictor | None) -> None:
         state.batcher = batcher.start()
         state.metrics.ready.set(1)
         log.info("model %s loaded (%s backend); ready", state.model_dir, predictor.backend.name)
+    except Exception as e:  # noqa: BLE001 - reported by /ready, and logged, instead of killing the worker
+        state.load_error = f"{type(e).__name__}: {e}"
+        log.error("could not load %s: %s", state.model_dir, state.load_error)
+
+
+async def _load_services(state: ServingState) -> None:
+    """A generator (with an embedding model beside it) or an embedding model: see generation_service."""
+    try:
+        generation, embeddings = await asyncio.to_thread(load_services, state.model_dir, state.task, state.config,
+                                                         state.metrics)
+        manifest = read_manifest(state.model_dir)
+        name = (generation.engine.name if generation else manifest.get("name") or state.model_dir.name)
+        state.card = {"name": name, "task": state.task, "labels": [], "metrics": manifest.get("metrics", {}),
+                      "backend": generation.engine.backend if generation else "torch",
+                      "max_length": generation.engine.max_len if generation else embeddings.encoder.max_length,
+                      "embedding_model": embeddings.encoder.name if embeddings else None,
+                      "cost": manifest.get("cost"), "sha256": manifest.get("source", {}).get("sha256"),
+                      "limits": {"max_texts": state.config.max_texts, "max_chars": state.config.max_chars,
+                                 "max_new_tokens": state.config.max_new_tokens,
+                                 "max_body_bytes": state.config.max_body_bytes, "timeout_s": state.config.timeout_s}}
+        state.generation, state.embeddings = generation, embeddings
+        state.metrics.ready.set(1)
+        log.info("%s model %s loaded; ready", state.task, state.model_dir)
     except Exception as e:  # noqa: BLE001 - reported by /ready, and logged, instead of killing the worker
         state.load_error = f"{type(e).__name__}: {e}"
         log.error("could not load %s: %s", state.model_dir, state.load_error)
@@ -168,8 +223,7 @@ def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys
         except (OSError, json.JSONDecodeError):
             continue
         metrics[f"eval/{path.parent.name}"] = {k: evaluation[k] for k in
-                                               ("accuracy", "macro_f1", "expected_calibration_error", "f1",
-                                                "conlleval_f1", "examples")
+                                               ("accuracy", "macro_f1", "expected_calibration_error", "f1", "conlleval_f1", "examples")
                                                if k in evaluation}
         if "confusion_matrix" in evaluation and path.stat().st_mtime > newest:
             newest = path.stat().st_mtime
@@ -194,11 +248,11 @@ def _document_limits(app: FastAPI, config: ServeConfig) -> None:
         text = {"type": "string", "maxLength": config.max_chars}
         texts = {"type": "array", "items": text, "minItems": 1, "maxItems": config.max_texts}
         components = schema["components"]["schemas"]
-        for name in ("ClassifyRequest", "TagRequest"):  # whichever the task's routes use
+        for name in ("ClassifyRequest", "TagRequest"):  # whichever the model's task serves
             if name in components:
                 components[name]["properties"]["texts"].update(texts)
-        if "TEIPredictRequest" in components:
-            components["TEIPredictRequest"]["properties"]["inputs"]["anyOf"] = [text, texts]
+        if "TokenizeRequest" in components:  # TEI's /tokenize: a text or a list of texts, same limits
+            components["TokenizeRequest"]["properties"]["inputs"]["anyOf"] = [text, texts]
         return schema
 
     app.openapi = openapi
@@ -260,23 +314,25 @@ def _api_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def _infer(request: Request, state: ServingState, texts: list[str], truncate: bool = True
+async def _infer(request: Request, state: ServingState, texts: list[str | tuple[str, str]], truncate: bool = True
                  ) -> tuple[np.ndarray, int, Admission | None]:
-    """(len(texts), num_labels) logits, tokens used, and the key's admission (its headers go on the response)."""
-    if not state.ready:
-        if state.load_error:
-            raise ServingError(f"the model could not be loaded ({state.load_error})", status=503,
-                               headers={"Retry-After": "30"})
-        reason = "shutting down" if state.draining else "loading the model"
-        raise ServingError(f"the server is {reason}; retry shortly", status=503, headers={"Retry-After": "1"})
+    """(len(texts), num_labels) logits, tokens used, and the key's admission (its headers go on the response).
+    An item may be a (text, text) pair (TEI's sentence-pair input)."""
+    access.require_ready(state, state.batcher)
     config, predictor = state.config, state.predictor
-    check_texts(texts, config.max_texts, config.max_chars)
+    flat = [s for t in texts for s in ((t,) if isinstance(t, str) else t)]
+    if len(texts) > config.max_texts:
+        check_texts(texts, config.max_texts, config.max_chars)
+    check_texts(flat, len(flat), config.max_chars)
     key = None
     if state.keys.keys_exist():
         key = _api_key(request)
         state.keys.authenticate(key)  # 401 before any work is done for an unknown caller
+    # --redact-pii: placeholders for the log, and for the model with "model"
+    texts, redacted = state.privacy.for_model(texts)
+    request.scope.setdefault("state", {})["redacted_texts"] = redacted
     encode = _encoder(predictor, truncate)
-    encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, texts)) > OFF_LOOP_CHARS
+    encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, flat)) > OFF_LOOP_CHARS
                else encode(texts))
     tokens = sum(map(len, encoded))
     # Admission writes to SQLite (BEGIN IMMEDIATE): in a thread, so another worker holding the write lock for a
@@ -294,28 +350,35 @@ async def _infer(request: Request, state: ServingState, texts: list[str], trunca
     return logits, tokens, admission
 
 
+def _encode_items(tokenizer, items: list, max_length: int) -> list[list[int]]:
+    """Token ids of texts and (text, text) pairs, in order (pairs through the tokenizer's pair template)."""
+    singles = [i for i, t in enumerate(items) if isinstance(t, str)]
+    pairs = [i for i, t in enumerate(items) if not isinstance(t, str)]
+    out: list = [None] * len(items)
+    if singles:
+        for i, ids in zip(singles, tokenizer([items[i] for i in singles], truncation=True,
+                                             max_length=max_length)["input_ids"]):
+            out[i] = ids
+    if pairs:
+        for i, ids in zip(pairs, tokenizer([items[i][0] for i in pairs], [items[i][1] for i in pairs],
+                                           truncation=True, max_length=max_length)["input_ids"]):
+            out[i] = ids
+    return out
+
+
 def _encoder(predictor: Predictor, truncate: bool):
     if truncate:
-        return predictor.encode
+        return lambda items: _encode_items(predictor.tokenizer, items, predictor.max_length)
     limit = predictor.max_length
 
-    def encode_strict(texts: list[str]) -> list[list[int]]:
-        encoded = predictor.tokenizer(list(texts), truncation=True, max_length=limit + 1)["input_ids"]
+    def encode_strict(texts: list) -> list[list[int]]:
+        encoded = _encode_items(predictor.tokenizer, texts, limit + 1)
         for i, ids in enumerate(encoded):
             if len(ids) > limit:
                 raise LimitExceeded(f"inputs[{i}] is longer than the model's {limit} tokens; send truncate=true "
                                     "to cut it", status=413, limit=limit)
         return encoded
     return encode_strict
-
-
-def _add_prediction_routes(app: FastAPI, state: ServingState, task) -> None:
-    """The routes of the served model's task (its ``serving_route``): classifiers answer /v1/classify and
-    TEI's /predict, taggers /v1/tag."""
-    if task.serving_route == "/v1/tag":
-        _add_tag_route(app, state)
-    else:
-        _add_classify_routes(app, state)
 
 
 def _add_tag_route(app: FastAPI, state: ServingState) -> None:
@@ -330,31 +393,27 @@ def _add_tag_route(app: FastAPI, state: ServingState) -> None:
                              "tokens": tokens}, headers=admission.headers if admission else None)
 
 
-def _add_classify_routes(app: FastAPI, state: ServingState) -> None:
+def _add_routes(app: FastAPI, state: ServingState, tagger: bool = False) -> None:
+    if tagger:
+        _add_tag_route(app, state)
+    else:
+        _add_classify_route(app, state)
+    _add_operation_routes(app, state)
+
+
+def _add_classify_route(app: FastAPI, state: ServingState) -> None:
     @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS, tags=["predict"])
     async def classify(body: ClassifyRequest, request: Request):
         """Classify texts: the most probable label, its probability and every class's, per text, in order."""
         logits, tokens, admission = await _infer(request, state, body.texts)
-        results = state.predictor.task.results(logits, state.predictor.labels)
+        results = state.predictor.results(logits)  # temperature and abstain applied
+        state.privacy.log(_request_id(request), "/v1/classify", body.texts,
+                          request.scope["state"].get("redacted_texts"), [r.get("label") for r in results])
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
 
-    @app.post("/predict", response_model=list[TEIPrediction] | list[list[TEIPrediction]], responses=ERRORS,
-              tags=["predict"])
-    async def predict(body: TEIPredictRequest, request: Request):
-        """Text-Embeddings-Inference compatible: one text → a list of {label, score} (best first); a list of
-        texts → one such list per text."""
-        single = isinstance(body.inputs, str)
-        texts = [body.inputs] if single else body.inputs
-        logits, _, admission = await _infer(request, state, texts, truncate=body.truncate)
-        values = logits if body.raw_scores else softmax(logits)
-        labels = state.predictor.labels
-        out = [[{"label": labels[j], "score": float(row[j])} for j in np.argsort(-row, kind="stable").tolist()]
-               for row in values]
-        return JSONResponse(out[0] if single else out, headers=admission.headers if admission else None)
 
-
-def _add_routes(app: FastAPI, state: ServingState) -> None:
+def _add_operation_routes(app: FastAPI, state: ServingState) -> None:
     @app.get("/health", tags=["operations"])
     async def health():
         """The process is alive (use for liveness probes)."""
@@ -388,9 +447,16 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
     async def index():
         return HTMLResponse(page)
 
+    if state.task == CAUSAL_LM:
+        chat_page = (STATIC / "chat.html").read_text()
+
+        @app.get("/chat", response_class=HTMLResponse, include_in_schema=False)
+        async def chat():
+            return HTMLResponse(chat_page)
+
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str, request: Request):
-        types = {"app.js": "text/javascript", "style.css": "text/css"}
+        types = {"app.js": "text/javascript", "style.css": "text/css", "chat.js": "text/javascript"}
         if name not in types:
             return _error(request, 404, f"no static file '{name}'", "validation")
         return Response((STATIC / name).read_bytes(), media_type=types[name])

@@ -88,3 +88,4 @@ class ModelCard(BaseModel):
     cost: dict | None = None
     limits: dict
     auth_required: bool
+    embedding_model: str | None = Field(None, description="the model behind /v1/embeddings and /embed")
