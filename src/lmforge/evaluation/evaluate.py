@@ -87,18 +87,22 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
                                                  need_label=True, **({"split": split} if split else {}))
     scoring = task.evaluation(predictor.labels, top_errors, tokenizer=predictor.tokenizer,
                               max_length=predictor.max_length)
-    calibration = CalibrationSummary(predictor)
+    # temperature scaling and abstaining are a classifier's (one probability distribution per text)
+    calibration = CalibrationSummary(predictor) if task.name == "text-classification" else None
     with open(output / "predictions.jsonl", "w") as out:
         while chunk := list(islice(rows, CHUNK_ROWS)):
             scoring.check(chunk, data, label_col)
             logits = predictor.logits([x for _, x, _ in chunk])
-            calibration.add(chunk, logits)
-            for record in scoring.add(chunk, logits / predictor.temperature):  # calibrated probabilities
+            if calibration is not None:
+                calibration.add(chunk, logits)
+                logits = logits / predictor.temperature  # calibrated probabilities
+            for record in scoring.add(chunk, logits):
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
     if not len(scoring):
         raise DataError("has no rows to evaluate", path=data)
     metrics = scoring.finish()
-    metrics.update(calibration.finish())
+    if calibration is not None:
+        metrics.update(calibration.finish())
     metrics.update({"model": str(model_dir), "data": str(data), "text_column": text_col, "label_column": label_col,
                     "backend": predictor.backend.name, "task": task.name})
     privacy = read_manifest(model_dir).get("privacy")
