@@ -123,9 +123,9 @@ def cmd_predict(args) -> None:
         raise LmforgeError("give texts to classify, or --input FILE --output FILE")
     for text, p in zip(args.texts, quick_predictor(args.model, args.backend, few_texts=len(args.texts) <= FEW_TEXTS).predict(args.texts)):
         if args.json:
-            print(json.dumps({"text": text, "label": p.label, "score": p.score, "scores": p.scores}))
+            print(json.dumps({"text": text, **p.to_dict()}))
         else:
-            print(f"{p.label}\t{p.score:.4f}\t{text}")
+            print(f"{p.line()}\t{text}")
 
 
 def register(sub) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from lmforge.artifacts import read_manifest
-from lmforge.data.examples import LabeledTexts, load_labeled_texts
+from lmforge.data.examples import LabeledTexts
 from lmforge.errors import ConfigError
-from lmforge.tasks import text_classification
+from lmforge.tasks import task_for_artifact, text_classification
 
 
 def _inputs(model_dir: Path) -> dict:
@@ -24,12 +24,13 @@ def _inputs(model_dir: Path) -> dict:
     return inputs
 
 
-def _load(record: dict, what: str) -> LabeledTexts:
+def _load(record: dict, what: str, task) -> LabeledTexts:
     path = Path(record["path"])
     if not path.exists():
         raise ConfigError(f"the {what} recorded in the parent's manifest, {path}, no longer exists; "
                           "pass --eval FILE (and restore the file for distill/prune)")
-    return load_labeled_texts(path, record.get("text_column"), record.get("label_column"), split=record.get("split"))
+    return task.read(path, text_column=record.get("text_column"), label_column=record.get("label_column"),
+                     **({"split": record["split"]} if record.get("split") else {}))
 
 
 def parent_dev_data(model_dir: Path) -> LabeledTexts:
@@ -37,18 +38,18 @@ def parent_dev_data(model_dir: Path) -> LabeledTexts:
     inputs = _inputs(model_dir)
     split = inputs.get("dev_split")
     if split:
-        data = _load(inputs["train"], "training file")
+        data = _load(inputs["train"], "training file", task_for_artifact(model_dir))
         wanted = set(split["rows"])
         return data.subset([i for i, row in enumerate(data.rows) if row in wanted])
     if not inputs.get("dev"):
         raise ConfigError(f"{model_dir}/manifest.json records no dev set; pass --eval FILE")
-    return _load(inputs["dev"], "dev file")
+    return _load(inputs["dev"], "dev file", task_for_artifact(model_dir))
 
 
 def parent_train_data(model_dir: Path) -> LabeledTexts:
     """The parent's training rows, without the rows held out as its dev set."""
     inputs = _inputs(model_dir)
-    data = _load(inputs["train"], "training file")
+    data = _load(inputs["train"], "training file", task_for_artifact(model_dir))
     split = inputs.get("dev_split")
     if split:
         held = set(split["rows"])

@@ -25,7 +25,7 @@ from lmforge.compression.measure import measure_pair, ratios, size_on_disk_mb
 from lmforge.compression.parent_data import label_ids, parent_dev_data, parent_train_data
 from lmforge.compression.settings import CompressConfig
 from lmforge.metering import Meter
-from lmforge.data.examples import LabeledTexts, iter_texts, load_labeled_texts
+from lmforge.data.examples import LabeledTexts, iter_texts
 from lmforge.errors import ArtifactError, ConfigError, DataError
 from lmforge.files import refuse_to_replace
 from lmforge.inference.onnx_backend import ONNX_FILE
@@ -161,12 +161,14 @@ def make_student(parent: Path, work: Path, cfg: CompressConfig, quiet: bool, met
 
 
 def eval_data(parent: Path, cfg: CompressConfig) -> LabeledTexts:
+    """The labelled set compress measures on (the task's reader): --eval, else the parent's dev set."""
     if cfg.eval:
+        task = task_for_artifact(parent)
         train = read_manifest(parent).get("inputs", {}).get("train", {})
         try:
-            return load_labeled_texts(cfg.eval, train.get("text_column"), train.get("label_column"))
+            return task.read(cfg.eval, text_column=train.get("text_column"), label_column=train.get("label_column"))
         except DataError:  # the parent's column names are not in this file: detect them instead
-            return load_labeled_texts(cfg.eval)
+            return task.read(cfg.eval)
     return parent_dev_data(parent)
 
 
@@ -206,10 +208,11 @@ def compress(model: str | Path, output: str | Path, config: CompressConfig | Non
 
             threads = configure_threads(cfg.threads)
             predictors = {"parent": Predictor.load(parent), "artifact": Predictor.load(work)}
-            gold = label_ids(data, predictors["parent"].labels)
-            measured = measure_pair(predictors, data.texts, gold, speed_texts=cfg.speed_texts,
-                                    rounds=cfg.timing_rounds, progress=not quiet,
-                                    task=predictors["parent"].task)
+            reference = predictors["parent"]
+            task = reference.task
+            gold = task.scoring_targets(data, reference.labels, reference.tokenizer, reference.max_length)
+            measured = measure_pair(predictors, task.inputs(data), gold, speed_texts=cfg.speed_texts,
+                                    rounds=cfg.timing_rounds, progress=not quiet, task=task)
             measured["parent"]["size_mb"] = size_on_disk_mb(parent)
             measured["artifact"]["size_mb"] = size_on_disk_mb(work)
             change = ratios(measured["artifact"], measured["parent"])

@@ -67,8 +67,9 @@ class CostSettings:
 
 
 def benchmark_texts(model_dir: Path, manifest: dict, data: str | None) -> tuple[list[str], str]:
-    """Up to MAX_TEXTS texts: from ``data``, else from the model's dev (or train) file."""
-    from lmforge.data.examples import iter_texts
+    """Up to MAX_TEXTS texts: from ``data``, else from the model's dev (or train) file (read by the model's task;
+    a tagger's pre-split words are joined by spaces, as a client would send them)."""
+    from lmforge.tasks import get_task, task_name_of
 
     inputs = manifest.get("inputs") or {}
     source = data or (inputs.get("dev") or {}).get("path") or (inputs.get("train") or {}).get("path")
@@ -76,8 +77,10 @@ def benchmark_texts(model_dir: Path, manifest: dict, data: str | None) -> tuple[
         raise ArtifactError(f"{model_dir}'s manifest names no data file that exists here ({source}); pass --data FILE "
                             "with texts like the ones the model will serve")
     column = None if data else (inputs.get("dev") or inputs.get("train") or {}).get("text_column")
-    _, _, rows = iter_texts(source, column, None)
-    return [text for _, text, _ in islice(rows, MAX_TEXTS)], str(source)
+    task = get_task(task_name_of(manifest), error=ArtifactError)
+    _, _, rows = task.read_stream(source, text_column=column, label_column=None, need_label=False)
+    texts = [text if isinstance(text, str) else " ".join(text) for _, text, _ in islice(rows, MAX_TEXTS)]
+    return texts, str(source)
 
 
 def mean_tokens(model_dir: Path, texts: list[str]) -> float:

@@ -33,21 +33,21 @@ def measure_throughput(model_dir: str | Path, backend: str, texts: list[str], se
         raise ArtifactError("no texts to benchmark with; pass --data FILE")
     predictor = Predictor.load(model_dir, backend=backend)
     sample = texts[:CALIBRATION_TEXTS]
-    predictor.predict_proba(sample[:16])  # warm-up: allocations, thread pools, kernel choice
+    predictor.logits(sample[:16])  # warm-up: allocations, thread pools, kernel choice
     t0 = time.perf_counter()
-    predictor.predict_proba(sample)
+    predictor.logits(sample)
     per_text = (time.perf_counter() - t0) / len(sample)
     wanted = max(len(sample), int(seconds / max(per_text, 1e-6)))
     chunk = max(len(sample), min(len(texts), 1024))  # length sorting works within a chunk, as in evaluate
     with tqdm(total=wanted, unit="sent", desc=f"benchmark {backend}", disable=quiet, leave=False) as bar:
-        rate, elapsed = texts_per_second(predictor.predict_proba, texts, count=wanted, chunk=chunk, progress=bar.update)
+        rate, elapsed = texts_per_second(predictor.logits, texts, count=wanted, chunk=chunk, progress=bar.update)
     done = wanted
     from lmforge.metering.hardware import hardware_info
 
     return {"backend": backend, "sentences_per_s": round(done / elapsed, 2), "sentences": done,
             "seconds": round(elapsed, 2), "distinct_texts": len(texts), "torch_threads": torch.get_num_threads(),
             "cpu_model": hardware_info()["cpu_model"], "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "method": "Predictor.predict_proba on chunks of the texts, length-sorted batches, after one warm-up"}
+            "method": "Predictor.logits on chunks of the texts, length-sorted batches, after one warm-up"}
 
 
 def recorded_throughput(manifest: dict, backend: str) -> dict | None:

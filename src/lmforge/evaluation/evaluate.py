@@ -28,7 +28,10 @@ def default_columns(model_dir: Path, data: Path, encoding: str, split: str | Non
                     ) -> tuple[str | None, str | None]:
     """The columns the model was trained on, when the evaluated file has them too."""
     train = read_manifest(model_dir).get("inputs", {}).get("train", {})
-    columns, _ = peek_columns(data, encoding, split=split)
+    try:
+        columns, _ = peek_columns(data, encoding, split=split)
+    except DataError:  # not a table (a tag file, say): the task's reader finds what it needs
+        return None, None
     text = train.get("text_column") if train.get("text_column") in columns else None
     label = train.get("label_column") if train.get("label_column") in columns else None
     return text, label
@@ -82,19 +85,24 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
     text_col, label_col, rows = task.read_stream(data, text_column=text_column or guessed_text,
                                                  label_column=label_column or guessed_label, encoding=encoding,
                                                  need_label=True, **({"split": split} if split else {}))
-    scoring = task.evaluation(predictor.labels, top_errors)
-    calibration = CalibrationSummary(predictor)
+    scoring = task.evaluation(predictor.labels, top_errors, tokenizer=predictor.tokenizer,
+                              max_length=predictor.max_length)
+    # temperature scaling and abstaining are a classifier's (one probability distribution per text)
+    calibration = CalibrationSummary(predictor) if task.name == "text-classification" else None
     with open(output / "predictions.jsonl", "w") as out:
         while chunk := list(islice(rows, CHUNK_ROWS)):
             scoring.check(chunk, data, label_col)
             logits = predictor.logits([x for _, x, _ in chunk])
-            calibration.add(chunk, logits)
-            for record in scoring.add(chunk, logits / predictor.temperature):  # calibrated probabilities
+            if calibration is not None:
+                calibration.add(chunk, logits)
+                logits = logits / predictor.temperature  # calibrated probabilities
+            for record in scoring.add(chunk, logits):
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
     if not len(scoring):
         raise DataError("has no rows to evaluate", path=data)
     metrics = scoring.finish()
-    metrics.update(calibration.finish())
+    if calibration is not None:
+        metrics.update(calibration.finish())
     metrics.update({"model": str(model_dir), "data": str(data), "text_column": text_col, "label_column": label_col,
                     "backend": predictor.backend.name, "task": task.name})
     privacy = read_manifest(model_dir).get("privacy")

@@ -30,15 +30,24 @@ DEFAULT_MAX_BATCH = 64
 def batched_logits(forward: Callable[[dict], np.ndarray], encoded: Sequence[Sequence[int]], pad_id: int,
                    max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH,
                    numpy: bool = False) -> np.ndarray:
-    """Logits for every encoded text, computed in length-sorted batches, returned in input order.
+    """Logits for every encoded text, computed in length-sorted batches, returned in input order: an (N, C)
+    array for per-text outputs, or a list of (T_i, C) arrays (padding cut off) for per-token outputs.
     ``numpy``: batches of numpy arrays rather than torch tensors (backends that run without torch)."""
     lengths = [len(ids) for ids in encoded]
     out: np.ndarray | None = None
+    per_token: list | None = None
     for indices in sorted_batches(lengths, max_tokens, max_batch):
         logits = forward(pad_batch([encoded[i] for i in indices], pad_id, numpy=numpy))
+        if logits.ndim == 3:  # (B, T, C): a tagger
+            per_token = per_token if per_token is not None else [None] * len(encoded)
+            for row, i in enumerate(indices):
+                per_token[i] = logits[row, :lengths[i]]
+            continue
         if out is None:
             out = np.empty((len(encoded), logits.shape[-1]), dtype=np.float32)
         out[indices] = logits
+    if per_token is not None:
+        return per_token
     return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
@@ -82,7 +91,7 @@ class Predictor:
         return self.task.encode(self.tokenizer, texts, self.max_length)[0]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, num_labels) float32 logits in input order."""
+        """(N, num_labels) float32 logits in input order (a list of (T_i, num_labels) for a tagger)."""
         return batched_logits(self.backend.forward, self.encode(texts), self.tokenizer.pad_token_id,
                               self.max_tokens, self.max_batch, numpy=getattr(self.backend, "accepts_numpy", False))
 
@@ -123,5 +132,6 @@ class Predictor:
         the artifact's temperature and abstain threshold applied."""
         logits = self.logits(texts)
         if self.temperature == 1.0 and not self.abstain:
-            return self.task.postprocess(logits, self.labels)
+            return self.task.postprocess(logits, self.labels, inputs=list(texts), tokenizer=self.tokenizer,
+                                         max_length=self.max_length)
         return self._calibrated(logits)

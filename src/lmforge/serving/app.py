@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lmforge.artifacts import read_manifest
 from lmforge.errors import LmforgeError, ServingError
 from lmforge.inference.predictor import Predictor
+from lmforge.tasks import task_for_artifact
 from lmforge.tasks.text_classification import softmax
 from lmforge.serving import access
 from lmforge.serving.batcher import BatchStats, DynamicBatcher
@@ -40,7 +41,8 @@ from lmforge.serving.generation_service import (CAUSAL_LM, CLASSIFICATION, Embed
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
 from lmforge.serving.metrics import ServerMetrics
-from lmforge.serving.schemas import ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard
+from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard, TagRequest,
+                                     TagResponse)
 from lmforge.serving.redaction import RequestPrivacy
 from lmforge.serving.settings import ServeConfig
 
@@ -113,11 +115,14 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
                               "<key>` once keys exist (`lmforge keys create`).")
     app.state.serving = state
     _add_error_handlers(app)
-    _add_routes(app, state)
+    # a tagger (token classification) is served like a classifier but answers /v1/tag instead of /v1/classify
+    tagger = state.task == CLASSIFICATION and \
+        (predictor.task if predictor is not None else task_for_artifact(model_dir)).serving_route == "/v1/tag"
+    _add_routes(app, state, tagger)
     from lmforge.serving.openai_routes import openai_router
     from lmforge.serving.tei_routes import tei_router
 
-    classifier = state.task == CLASSIFICATION
+    classifier = state.task == CLASSIFICATION and not tagger
     embeddings = not classifier and (state.task != CAUSAL_LM or config.embedding_model != "none")
     app.include_router(openai_router(state, generation=state.task == CAUSAL_LM, embeddings=embeddings))
     app.include_router(tei_router(state, lambda request, items, truncate: _infer(request, state, items, truncate),
@@ -218,7 +223,7 @@ def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys
         except (OSError, json.JSONDecodeError):
             continue
         metrics[f"eval/{path.parent.name}"] = {k: evaluation[k] for k in
-                                               ("accuracy", "macro_f1", "expected_calibration_error", "examples")
+                                               ("accuracy", "macro_f1", "expected_calibration_error", "f1", "conlleval_f1", "examples")
                                                if k in evaluation}
         if "confusion_matrix" in evaluation and path.stat().st_mtime > newest:
             newest = path.stat().st_mtime
@@ -243,7 +248,9 @@ def _document_limits(app: FastAPI, config: ServeConfig) -> None:
         text = {"type": "string", "maxLength": config.max_chars}
         texts = {"type": "array", "items": text, "minItems": 1, "maxItems": config.max_texts}
         components = schema["components"]["schemas"]
-        components["ClassifyRequest"]["properties"]["texts"].update(texts)
+        for name in ("ClassifyRequest", "TagRequest"):  # whichever the model's task serves
+            if name in components:
+                components[name]["properties"]["texts"].update(texts)
         if "TokenizeRequest" in components:  # TEI's /tokenize: a text or a list of texts, same limits
             components["TokenizeRequest"]["properties"]["inputs"]["anyOf"] = [text, texts]
         return schema
@@ -374,7 +381,27 @@ def _encoder(predictor: Predictor, truncate: bool):
     return encode_strict
 
 
-def _add_routes(app: FastAPI, state: ServingState) -> None:
+def _add_tag_route(app: FastAPI, state: ServingState) -> None:
+    @app.post("/v1/tag", response_model=TagResponse, responses=ERRORS, tags=["predict"])
+    async def tag(body: TagRequest, request: Request):
+        """Find entities: per text, each entity's type, character offsets (``text[start:end]``) and score."""
+        logits, tokens, admission = await _infer(request, state, body.texts)
+        predictor = state.predictor
+        results = predictor.task.results(logits, predictor.labels, inputs=body.texts, tokenizer=predictor.tokenizer,
+                                         max_length=predictor.max_length)
+        return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
+                             "tokens": tokens}, headers=admission.headers if admission else None)
+
+
+def _add_routes(app: FastAPI, state: ServingState, tagger: bool = False) -> None:
+    if tagger:
+        _add_tag_route(app, state)
+    else:
+        _add_classify_route(app, state)
+    _add_operation_routes(app, state)
+
+
+def _add_classify_route(app: FastAPI, state: ServingState) -> None:
     @app.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS, tags=["predict"])
     async def classify(body: ClassifyRequest, request: Request):
         """Classify texts: the most probable label, its probability and every class's, per text, in order."""
@@ -385,6 +412,8 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
 
+
+def _add_operation_routes(app: FastAPI, state: ServingState) -> None:
     @app.get("/health", tags=["operations"])
     async def health():
         """The process is alive (use for liveness probes)."""

@@ -29,6 +29,31 @@ class ClassifyResponse(BaseModel):
     tokens: int = Field(..., description="tokens processed (after truncation)")
 
 
+class TagRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    texts: list[str] = Field(..., description="texts to find entities in (limits: see GET /v1/model → limits)",
+                             examples=[["Peter Blackburn met the EU delegation in Brussels"]])
+
+
+class TaggedEntity(BaseModel):
+    type: str = Field(..., description="the entity type, e.g. PER")
+    start: int = Field(..., description="offset of its first character in the text")
+    end: int = Field(..., description="offset after its last character: text[start:end] is the entity")
+    text: str
+    score: float = Field(..., description="mean probability of its words' tags")
+
+
+class TagResult(BaseModel):
+    entities: list[TaggedEntity]
+
+
+class TagResponse(BaseModel):
+    results: list[TagResult]
+    model: str
+    request_id: str
+    tokens: int = Field(..., description="tokens processed (after truncation)")
+
+
 class TEIPredictRequest(BaseModel):
     """Text-Embeddings-Inference's ``/predict`` request (sentence pairs are not supported by lmforge models)."""
 

@@ -29,7 +29,7 @@ import numpy as np
 @runtime_checkable
 class Task(Protocol):
     name: str                 # what manifest.json records under "task"
-    problem_type: str         # transformers' config.problem_type of a saved model
+    problem_type: str | None  # transformers' config.problem_type of a saved model (None: leave it unset)
     peft_task_type: str       # peft.TaskType member name, e.g. "SEQ_CLS"
     primary_metric: str       # the dev metric the loop keeps the best checkpoint by (higher is better)
     serving_route: str        # the HTTP route that serves this task's predictions, e.g. "/v1/classify"
@@ -73,18 +73,34 @@ class Task(Protocol):
     def loss(self, module, batch: dict) -> Any:
         """The training loss of a batch, summed over examples (the loop normalises)."""
 
+    def scoring_targets(self, data: Any, labels: list[str], tokenizer, max_length: int) -> Any:
+        """Gold targets in the layout of the model's outputs, for ``score`` (compress's measurements)."""
+
+    def score(self, logits: Any, targets: Any) -> float:
+        """The guard metric of compress ("accuracy" in its manifest): a compressed model against its parent."""
+
+    def agreement(self, logits: Any, reference: Any) -> float:
+        """How often two models decide the same (a compressed model and its parent)."""
+
     def dev_scores(self, logits: np.ndarray, targets: np.ndarray, labels: list[str]) -> dict[str, float]:
         """The dev metrics the loop records at each evaluation (must include ``primary_metric``)."""
 
     # --- outputs ----------------------------------------------------------------------------------------
-    def postprocess(self, logits: np.ndarray, labels: list[str]) -> list[Any]:
-        """Model outputs → one prediction object per input."""
+    def postprocess(self, logits: Any, labels: list[str], inputs: Sequence[Any] | None = None, tokenizer=None,
+                    max_length: int | None = None) -> list[Any]:
+        """Model outputs → one prediction object per input (with ``to_dict()`` and ``line()``). ``inputs`` and
+        the tokenizer let a tagger place entities at character offsets."""
 
-    def results(self, logits: np.ndarray, labels: list[str]) -> list[dict]:
+    def results(self, logits: Any, labels: list[str], inputs: Sequence[Any] | None = None, tokenizer=None,
+                max_length: int | None = None) -> list[dict]:
         """Model outputs → JSON-ready results, the items of the serving response."""
 
-    def evaluation(self, labels: list[str], top_errors: int) -> Any:
-        """An accumulator for ``lmforge evaluate``: ``add(rows, logits)``, ``finish()``, ``write(...)``."""
+    def inputs(self, data: Any) -> list[Any]:
+        """What the model reads of each example of a labelled set (texts, or words)."""
+
+    def evaluation(self, labels: list[str], top_errors: int, tokenizer=None, max_length: int | None = None) -> Any:
+        """An accumulator for ``lmforge evaluate``: ``check(rows)``, ``add(rows, logits)`` (its rows for
+        predictions.jsonl), ``finish()`` (the metrics), ``write(metrics, output, title)`` (report files)."""
 
     def onnx_outputs(self) -> dict[str, dict[int, str]]:
         """ONNX output names with their dynamic axes, e.g. ``{"logits": {0: "batch"}}``."""

@@ -38,6 +38,13 @@ class Prediction:
     score: float
     scores: dict[str, float]
 
+    def to_dict(self) -> dict:
+        return {"label": self.label, "score": self.score, "scores": self.scores}
+
+    def line(self) -> str:
+        """How ``lmforge predict`` prints it, before the text."""
+        return f"{self.label}\t{self.score:.4f}"
+
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -73,6 +80,10 @@ class TextClassification:
     def read(self, path, *, text_column=None, label_column=None, encoding="utf-8", split=None,
              role="train") -> LabeledTexts:
         return load_labeled_texts(path, text_column, label_column, encoding, split=split, role=role)
+
+    def inputs(self, data: LabeledTexts) -> list[str]:
+        """What the model reads of each example (compress measures on these)."""
+        return data.texts
 
     def read_stream(self, path, *, text_column=None, label_column=None, encoding="utf-8", need_label=True,
                     split=None):
@@ -114,8 +125,8 @@ class TextClassification:
     def collate(self, encoded, targets, indices, pad_id: int) -> dict:
         import torch
 
-        targets = targets if torch.is_tensor(targets) else torch.as_tensor(np.asarray(targets))
-        return {**pad_batch([encoded[i] for i in indices], pad_id), "labels": targets[indices]}
+        labels = targets[indices] if torch.is_tensor(targets) else torch.as_tensor(np.asarray(targets)[indices])
+        return {**pad_batch([encoded[i] for i in indices], pad_id), "labels": labels}
 
     def loss(self, module, batch: dict):
         import torch
@@ -141,6 +152,10 @@ class TextClassification:
         loss = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(np.asarray(targets))).item())
         return {"accuracy": accuracy(targets, pred), "macro_f1": macro_f1(targets, pred, num_labels), "dev_loss": loss}
 
+    def scoring_targets(self, data: LabeledTexts, labels: list[str], tokenizer=None, max_length=None) -> np.ndarray:
+        """The gold targets ``score`` compares the outputs with (compress's measurements): label ids."""
+        return label_ids(data, labels, "labelled like the parent's training set")
+
     def score(self, logits: np.ndarray, targets: np.ndarray) -> float:
         """The primary metric on already computed logits (compress's guard, measure)."""
         from lmforge.evaluation.metrics import accuracy
@@ -152,12 +167,13 @@ class TextClassification:
         return float((predicted_ids(logits) == predicted_ids(reference)).mean())
 
     # --- outputs ----------------------------------------------------------------------------------------
-    def postprocess(self, logits: np.ndarray, labels: list[str]) -> list[Prediction]:
+    def postprocess(self, logits: np.ndarray, labels: list[str], inputs=None, tokenizer=None,
+                    max_length=None) -> list[Prediction]:
         probs = softmax(logits)
         return [Prediction(labels[best], float(row[best]), {name: float(p) for name, p in zip(labels, row)})
                 for row, best in zip(probs, predicted_ids(probs).tolist())]
 
-    def results(self, logits: np.ndarray, labels: list[str]) -> list[dict]:
+    def results(self, logits: np.ndarray, labels: list[str], inputs=None, tokenizer=None, max_length=None) -> list[dict]:
         return [{"label": p.label, "score": p.score, "scores": p.scores} for p in self.postprocess(logits, labels)]
 
     def prediction_row(self, prediction: Prediction) -> dict:
@@ -172,7 +188,8 @@ class TextClassification:
     def prediction_cells(self, prediction: Prediction) -> list[str]:
         return [prediction.label, f"{prediction.score:.6f}", *(f"{s:.6f}" for s in prediction.scores.values())]
 
-    def evaluation(self, labels: list[str], top_errors: int = 25) -> ClassificationEvaluation:
+    def evaluation(self, labels: list[str], top_errors: int = 25, tokenizer=None,
+                   max_length: int | None = None) -> ClassificationEvaluation:
         return ClassificationEvaluation(labels, top_errors)
 
     def onnx_outputs(self) -> dict[str, dict[int, str]]:

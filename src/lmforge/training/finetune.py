@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,10 +164,13 @@ def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, e
                labels):
     """The loop's plan for ``cfg.method`` on ``task``. Returns (plan, module to export after training)."""
     pad_id = tokenizer.pad_token_id
-    y_train_t = torch.as_tensor(np.asarray(y_train))
     lengths = [len(ids) for ids in enc_train]
 
     if cfg.method == "head":
+        if task.name != "text-classification":
+            raise ConfigError(f"--method head trains a classifier on cached [CLS] features; the {task.name} task "
+                              "needs --method full or lora")
+        y_train_t = torch.as_tensor(np.asarray(y_train))
         head = freeze_backbone(model)
         model.eval()
         forward = lambda batch: first_token_states(model, batch)  # noqa: E731
@@ -215,7 +217,7 @@ def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, e
     plan = TrainingPlan(
         model=model,
         batches=lambda epoch: length_bucketed_batches(lengths, cfg.batch_size, cfg.seed, epoch),
-        collate=lambda indices: task.collate(enc_train, y_train_t, indices, pad_id),
+        collate=lambda indices: task.collate(enc_train, y_train, indices, pad_id),
         loss=task.loss, evaluate=evaluate, metric=task.primary_metric,
         lr_scale=head_lr_scale(cfg, newly_initialized) if cfg.method == "full" else None)
     return plan, model
@@ -345,7 +347,8 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         if not main:
             accelerator.wait_for_everyone()
             return FinetuneResult(output, {}, {})
-        export_model.config.problem_type = task.problem_type
+        if task.problem_type:
+            export_model.config.problem_type = task.problem_type
         save_classifier(export_model, tokenizer, output)
 
     counters = result.counters
@@ -372,7 +375,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
             "frozen_layers": frozen_layer_count(export_model) if cfg.method == "full" else None,
             "truncated_texts": truncated, "threads": threads, "processes": accelerator.num_processes,
             "device": str(accelerator.device), "mixed_precision": accelerator.mixed_precision,
-            "label_distribution": dict(sorted(Counter(train_data.labels).items())),
+            "label_distribution": train_data.describe()["label_distribution"],
         },
         **meter.report(cfg.price_per_hour),
         "versions": library_versions(),
