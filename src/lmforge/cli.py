@@ -82,6 +82,14 @@ def cmd_finetune(args) -> None:
     if training.get("truncated_texts"):
         print(f"note: {training['truncated_texts']} training texts reached --max-length "
               f"{result.manifest['config']['max_length']} tokens and were cut there")
+    if "privacy" in result.manifest:  # --dp-epsilon
+        p = result.manifest["privacy"]
+        print(f"DP-SGD: ε spent {p['epsilon_spent']} of {p['epsilon_target']} at δ {p['delta']:.2e} "
+              f"(noise multiplier {p['noise_multiplier']}, {p['steps_taken']} steps)")
+    if (warning := result.manifest.get("adaptive", {}).get("warning")):
+        print(f"WARNING: {warning}")
+    if (verdict := result.manifest.get("verdict")):  # never lose silently to the baseline
+        print(("WARNING: " if verdict["winner"] == "baseline" else "") + verdict["message"])
 
 
 def cmd_evaluate(args) -> None:
@@ -167,7 +175,7 @@ def register(sub) -> None:
 # Each stage's commands live beside the stage: a module with ``register(subparsers)`` that adds its parsers.
 COMMAND_MODULES: list[str] = ["lmforge.cli", "lmforge.serving.cli", "lmforge.data.cli", "lmforge.compression.cli",
                               "lmforge.costs.cli", "lmforge.tracking.cli", "lmforge.pipeline.cli",
-                              "lmforge.generation.cli", "lmforge.pretraining.cli"]
+                              "lmforge.generation.cli", "lmforge.federated.cli", "lmforge.pretraining.cli"]
 # Which module registers each command, and its one-line help. Start-up reads only this table and registers
 # the one module whose command runs: registering them all imports every stage's settings (numpy, torch, yaml
 # …), which made `lmforge --help` take seconds. tests/test_cli_startup.py checks the table against what the
@@ -192,9 +200,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                     "skipping unchanged stages and resuming interrupted ones"),
     "tune": ("lmforge.pipeline.cli", "search learning rate, batch size, epochs and method with Optuna "
                                      "(accuracy or accuracy per dollar), pruning bad trials early"),
-    "sft": ("lmforge.generation.cli", "supervised fine-tuning of a causal LM on instruction/response data"),
+    "sft": ("lmforge.generation.cli", "supervised fine-tuning of a causal LM on instruction/response data "
+                                      "(same as `lmforge finetune DATA --task sft`)"),
     "generate": ("lmforge.generation.cli", "generate text from a prompt with a causal LM (streams to the terminal)"),
-    "chat": ("lmforge.generation.cli", "chat with an instruction model in the terminal (streaming)"),
+    "federated": ("lmforge.federated.cli", "federated fine-tuning simulated on this machine (Flower, FedAvg)"),
+    "chat": ("lmforge.generation.cli", "chat with an instruction model in the terminal (streaming, its chat template)"),
     "tokenizer": ("lmforge.pretraining.cli", "train a tokenizer on a corpus (bpe, wordpiece, unigram, char)"),
     "pretrain": ("lmforge.pretraining.cli", "pretrain a masked or causal LM on unlabelled text (or continue one)"),
 }

@@ -20,8 +20,10 @@ from lmforge.errors import DataError
 from lmforge.files import sha256_file
 
 TEXT_COLUMNS = ("text", "sentence", "sentence1", "content", "document", "review", "utterance", "query",
-                "question", "body", "tweet", "description")
-LABEL_COLUMNS = ("label", "labels", "category", "class", "intent", "target", "sentiment", "topic", "y")
+                "question", "body", "tweet", "description",
+                "text_a", "comment", "passage")  # GLUE/CLUE-style names (single-text tasks)
+LABEL_COLUMNS = ("label", "labels", "category", "class", "intent", "target", "sentiment", "topic", "y",
+                 "label_id", "gold_label", "polarity", "emotion")
 
 
 @dataclass

@@ -58,8 +58,10 @@ class PrepareConfig:
     seed: int = setting(0, "seed of the split")
     redact_pii: bool = setting(False, "replace personal data with typed placeholders such as [EMAIL]")
     pii_kinds: str | None = setting(None, "comma-separated kinds to redact (default: all of EMAIL, URL, IBAN, "
-                                          "CREDIT_CARD, IP_ADDRESS, PHONE, PERSON)")
-    pii_region: str = setting("US", "country whose national phone formats count as phone numbers")
+                                          "CN_ID, BANK_CARD, CREDIT_CARD, IP_ADDRESS, PHONE, PERSON; CN_ID and "
+                                          "BANK_CARD are looked for in Chinese text)")
+    pii_region: str = setting("US", "country whose national phone formats count as phone numbers (CN: every "
+                                    "text also gets the Chinese checks, not only texts with Han characters)")
     conflicts: str = setting("keep", "the same text with several labels: keep (report only), majority (keep "
                                      "the most frequent label; a tie removes all) or drop", choices=CONFLICTS)
     remove_leaked: bool = setting(False, "remove train rows that duplicate or nearly duplicate a dev/test row")

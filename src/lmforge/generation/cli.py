@@ -102,7 +102,7 @@ def finetune_as_sft(argv: list[str]) -> None:
 
 def register(subparsers) -> None:
     from lmforge.cli import add_dataclass_flags
-    from lmforge.generation.sft import SFTConfig
+    from lmforge.generation.sft_settings import SFTConfig
 
     p = subparsers.add_parser("sft", help="supervised fine-tuning of a causal LM on instruction/response data "
                                           "(same as `lmforge finetune DATA --task sft`)")

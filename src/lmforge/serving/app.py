@@ -41,6 +41,7 @@ from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
 from lmforge.serving.metrics import ServerMetrics
 from lmforge.serving.schemas import ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard
+from lmforge.serving.redaction import RequestPrivacy
 from lmforge.serving.settings import ServeConfig
 
 log = logging.getLogger("lmforge.serving")
@@ -66,6 +67,7 @@ class ServingState:
     task: str = "classification"  # or causal-lm / embedding (serving.generation_service.artifact_task)
     generation: GenerationService | None = None
     embeddings: EmbeddingService | None = None
+    privacy: RequestPrivacy = field(default_factory=RequestPrivacy)
     started: float = field(default_factory=time.time)
 
     @property
@@ -86,6 +88,8 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     state = ServingState(Path(model_dir), config, metrics, KeyStore(model_dir))
     # What the artifact is for decides its routes (and so its OpenAPI schema): read from files, no model load.
     state.task = CLASSIFICATION if predictor is not None else artifact_task(state.model_dir)
+    state.privacy = RequestPrivacy(config.redact_pii, config.request_log, config.pii_kinds, config.pii_region,
+                                   counter=metrics.pii_redacted)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -317,6 +321,9 @@ async def _infer(request: Request, state: ServingState, texts: list[str | tuple[
     if state.keys.keys_exist():
         key = _api_key(request)
         state.keys.authenticate(key)  # 401 before any work is done for an unknown caller
+    # --redact-pii: placeholders for the log, and for the model with "model"
+    texts, redacted = state.privacy.for_model(texts)
+    request.scope.setdefault("state", {})["redacted_texts"] = redacted
     encode = _encoder(predictor, truncate)
     encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, flat)) > OFF_LOOP_CHARS
                else encode(texts))
@@ -372,7 +379,9 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
     async def classify(body: ClassifyRequest, request: Request):
         """Classify texts: the most probable label, its probability and every class's, per text, in order."""
         logits, tokens, admission = await _infer(request, state, body.texts)
-        results = state.predictor.task.results(logits, state.predictor.labels)
+        results = state.predictor.results(logits)  # temperature and abstain applied
+        state.privacy.log(_request_id(request), "/v1/classify", body.texts,
+                          request.scope["state"].get("redacted_texts"), [r.get("label") for r in results])
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
 

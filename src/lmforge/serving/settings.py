@@ -40,6 +40,14 @@ class ServeConfig:
     embedding_model: str | None = setting(None, "sentence-transformers directory for /v1/embeddings and /embed "
                                                 "beside a generator (default: the bundled all-MiniLM-L6-v2; "
                                                 "'none': no embeddings)")
+    redact_pii: str = setting("off", "redact personal data in request texts: logs (the request log gets "
+                                     "placeholders; a bare --redact-pii), model (the model reads them too) or off",
+                              choices=("off", "logs", "model"))
+    request_log: str | None = setting(None, "append each request's texts and labels to this JSONL file "
+                                            "(redacted with --redact-pii)")
+    pii_kinds: str | None = setting(None, "comma-separated kinds --redact-pii looks for (default: all)")
+    pii_region: str = setting("US", "country whose national phone formats --redact-pii accepts (Chinese "
+                                    "text is always checked for mainland numbers)")
 
     def validate(self) -> ServeConfig:
         problems = []
@@ -54,6 +62,8 @@ class ServeConfig:
             problems.append(f"timeout_s must be positive, got {self.timeout_s}")
         if not 0 <= self.port < 65536:
             problems.append(f"port must be in 0..65535, got {self.port}")
+        if self.redact_pii not in ("off", "logs", "model"):
+            problems.append(f"redact_pii must be off, logs or model, got '{self.redact_pii}'")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads must be at least 1, got {self.threads}")
         if problems:

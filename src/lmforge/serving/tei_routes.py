@@ -108,6 +108,11 @@ def tei_router(state, classify, classifier: bool = True, embeddings: bool = Fals
         """Classify (TEI): one text or pair → a list of {label, score}, best first; a batch → one list each."""
         access.require_ready(state, state.predictor)
         out, single, admission = await predict_items(request, body.inputs, body.raw_scores, body.truncate)
+        if getattr(state, "privacy", None) is not None:  # --request-log / --redact-pii
+            texts = [str(item) for item in parse_tei_inputs(body.inputs)[0]]
+            state.privacy.log(request.scope.get("state", {}).get("request_id"), "/predict", texts,
+                              request.scope.get("state", {}).get("redacted_texts"),
+                              [o[0]["label"] for o in out])
         return JSONResponse(out[0] if single else out, headers=access.headers(admission))
 
     async def root(body: TEIInputs, request: Request):

@@ -64,6 +64,12 @@ class TrainingPlan:
     count: Callable[[Batch], int] | None = None
     tokens: Callable[[Batch], int] | None = None  # tokens a batch trains on (default: input_ids' size)
     flops_per_token: float = 0.0  # training FLOPs per token (forward + backward), for MFU; 0: unknown
+    # multiplier of the peak learning rate per parameter name (None: 1 for all), e.g. a freshly
+    # initialised classification head learning faster than the pretrained encoder under it
+    lr_scale: Callable[[str], float] | None = None
+    # DP-SGD (lmforge.training.privacy.PrivacyEngine): ``attach(model, optimizer)`` wraps both for per-example
+    # clipping and noise; ``report()`` says what was spent. None: ordinary training.
+    privacy: object | None = None
 
 
 @dataclass
@@ -105,13 +111,16 @@ def trainable_weights(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone().cpu() for name, p in model.named_parameters() if p.requires_grad}
 
 
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float, beta2: float = 0.999) -> torch.optim.AdamW:
-    decay, no_decay = [], []
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float, beta2: float = 0.999,
+                   lr_scale: Callable[[str], float] | None = None) -> torch.optim.AdamW:
+    grouped: dict[tuple[float, bool], list[nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
             # biases and normalisation weights are not decayed (standard BERT recipe)
-            (no_decay if p.ndim < 2 else decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            key = (float(lr_scale(name)) if lr_scale else 1.0, p.ndim >= 2)
+            grouped.setdefault(key, []).append(p)
+    groups = [{"params": ps, "weight_decay": weight_decay if decays else 0.0, "lr_scale": scale}
+              for (scale, decays), ps in sorted(grouped.items(), key=lambda kv: (kv[0][0], not kv[0][1]))]
     # fused AdamW is one kernel over all tensors: 7x faster than the default on CPU (measured, MiniLM)
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, beta2), fused=True)
 
@@ -151,13 +160,15 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
     sign = -1.0 if plan.lower_is_better else 1.0  # scores are compared as sign * metric, higher is better
 
     model = plan.model
-    optimizer = make_optimizer(model, settings.lr, settings.weight_decay, settings.adam_beta2)
+    optimizer = make_optimizer(model, settings.lr, settings.weight_decay, settings.adam_beta2, plan.lr_scale)
     steps_per_epoch = settings.max_steps if plan.stream is not None else len(plan.batches(0))
     total_steps = settings.max_steps or steps_per_epoch * settings.epochs
     epochs = 1 if plan.stream is not None else settings.epochs
     warmup = int(settings.warmup_ratio * total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     raw_model = accelerator.unwrap_model(model)
+    if plan.privacy is not None:  # after unwrapping: weights are saved and loaded under the model's own names
+        model, optimizer = plan.privacy.attach(model, optimizer)
     params = [p for p in model.parameters() if p.requires_grad]
 
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_score": -math.inf, "evals_since_best": 0,
@@ -215,7 +226,7 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
         """One optimizer step over ``(local batch, loss scale)`` pairs; returns the step's mean loss."""
         model.train()
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(state["step"], total_steps, settings.lr, warmup)
+            group["lr"] = learning_rate(state["step"], total_steps, settings.lr, warmup) * group.get("lr_scale", 1.0)
         summed_total = 0.0
         for i, (batch, scale) in enumerate(micro_batches):
             # DDP syncs gradients on the last micro-batch of the step only
