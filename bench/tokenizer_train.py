@@ -26,16 +26,19 @@ SUFFIXES = {".txt", ".csv", ".tsv", ".json", ".jsonl"}
 
 
 def build_corpus(path: Path, megabytes: float) -> int:
+    """Write the shared files, over and over, until ``megabytes``; the last one is cut at a line end."""
     sources = sorted(p for p in SHARED.rglob("*") if p.suffix in SUFFIXES and p.name != "LICENSE.txt")
     target, written = int(megabytes * 1e6), 0
     with open(path, "wb") as out:
         while written < target:
             for source in sources:
-                data = source.read_bytes()[: target - written]
+                data = source.read_bytes()
+                if written + len(data) > target:  # never inside a UTF-8 character
+                    data = data[: data.rfind(b"\n", 0, target - written) + 1]
                 out.write(data)
                 written += len(data)
-                if written >= target:
-                    break
+                if written >= target or not data:
+                    return written
     return written
 
 

@@ -13,7 +13,8 @@ Kinds:
 - ``unigram``: SentencePiece's unigram LM with the Metaspace pre-tokenizer (CJK runs split off too).
 - ``char``: one token per character seen (nanoGPT's Shakespeare vocabulary), plus <unk>/<|endoftext|>.
 
-The corpus is streamed (an iterator of text chunks), never held in memory whole.
+The corpus is streamed, never held in memory whole: plain UTF-8 text files are read by ``tokenizers``'
+own (parallel) file reader, tables through an iterator of text chunks.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from lmforge.data.corpus import corpus_files, iter_documents
+from lmforge.data.corpus import TEXT_SUFFIXES, corpus_files, iter_documents
 from lmforge.errors import ConfigError
 
 KINDS = ("bpe", "wordpiece", "unigram", "char")
@@ -79,7 +80,11 @@ def train_tokenizer(paths: list[str | Path], output: Path, kind: str = "bpe", vo
                                           max_piece_length=max_token_length, show_progress=progress)
         specials = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
                     "mask_token": "[MASK]"}
-    tok.train_from_iterator(texts, trainer=trainer)
+    files = corpus_files(paths)
+    if encoding.lower().replace("-", "") == "utf8" and all(f.suffix.lower() in TEXT_SUFFIXES for f in files):
+        tok.train([str(f) for f in files], trainer=trainer)  # plain UTF-8 text: read (streamed) by Rust threads
+    else:
+        tok.train_from_iterator(texts, trainer=trainer)  # tables: text columns streamed from Python
     if kind in ("wordpiece", "unigram"):
         cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
