@@ -33,7 +33,7 @@ def test_every_mistake_is_reported_at_once_before_any_work(tmp_path):
         run_pipeline(bad)
     problems = "\n".join(e.value.problems)
     for expected in ("finetun: unknown section", "data.train: file missing.csv does not exist",
-                     "finetune.epochs: expected int, got 'three'", "finetune.epoch: unknown setting (did you mean 'epochs'?)",
+                     "finetune.epochs: expected int | None, got 'three'", "finetune.epoch: unknown setting (did you mean 'epochs'?)",
                      "cost.budget: unknown setting", "evaluate: needs data.test", "finetune: lr must be between 0 and 1",
                      "cost: requests_per_day must be positive"):
         assert expected in problems, problems
