@@ -36,8 +36,9 @@ from lmforge.serving.batcher import BatchStats, DynamicBatcher
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
 from lmforge.serving.metrics import ServerMetrics
-from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard, TEIPrediction,
-                                     TEIPredictRequest)
+from lmforge.serving import schemas
+from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, InputsRequest, ModelCard,
+                                     TEIPrediction, TEIPredictRequest)
 from lmforge.serving.settings import ServeConfig
 
 log = logging.getLogger("lmforge.serving")
@@ -94,6 +95,7 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     app.state.serving = state
     _add_error_handlers(app)
     _add_routes(app, state)
+    _add_task_route(app, state, predictor)
     _document_limits(app, config)
     app.add_middleware(ServingMiddleware, max_body_bytes=config.max_body_bytes, metrics=metrics)
     return app
@@ -252,8 +254,8 @@ def _api_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def _infer(request: Request, state: ServingState, texts: list[str], truncate: bool = True
-                 ) -> tuple[np.ndarray, int, Admission | None]:
+async def _infer(request: Request, state: ServingState, texts: list[str], truncate: bool = True,
+                 checked: bool = False) -> tuple[np.ndarray, int, Admission | None]:
     """(len(texts), num_labels) logits, tokens used, and the key's admission (its headers go on the response)."""
     if not state.ready:
         if state.load_error:
@@ -262,7 +264,8 @@ async def _infer(request: Request, state: ServingState, texts: list[str], trunca
         reason = "shutting down" if state.draining else "loading the model"
         raise ServingError(f"the server is {reason}; retry shortly", status=503, headers={"Retry-After": "1"})
     config, predictor = state.config, state.predictor
-    check_texts(texts, config.max_texts, config.max_chars)
+    if not checked:  # sentence pairs are checked side by side by their route
+        check_texts(texts, config.max_texts, config.max_chars)
     key = None
     if state.keys.keys_exist():
         key = _api_key(request)
@@ -299,6 +302,38 @@ def _encoder(predictor: Predictor, truncate: bool):
                                     "to cut it", status=413, limit=limit)
         return encoded
     return encode_strict
+
+
+def _add_task_route(app: FastAPI, state: ServingState, predictor: Predictor | None) -> None:
+    """The route of a task other than text classification (``/v1/score`` for regression, ``/v1/classify-pairs``
+    for pair classification): ``{"texts": [...]}`` or ``{"pairs": [[a, b], ...]}`` → the task's results."""
+    from lmforge.tasks import task_for_artifact
+
+    try:
+        task = predictor.task if predictor is not None else task_for_artifact(state.model_dir)
+    except LmforgeError:
+        return  # an unknown task: /ready reports the load error
+    if task.serving_route == "/v1/classify":
+        return
+    pairs = task.name.startswith("pair-")
+    wanted, other = ("pairs", "texts") if pairs else ("texts", "pairs")
+
+    @app.post(task.serving_route, response_model=getattr(schemas, task.response_schema), responses=ERRORS,
+              tags=["predict"])
+    async def task_route(body: InputsRequest, request: Request):
+        inputs = getattr(body, wanted)
+        if inputs is None or getattr(body, other) is not None:
+            raise ServingError(f"this {task.name} model reads '{wanted}', not '{other}': send "
+                               + ('{"pairs": [["first", "second"], ...]}' if pairs else '{"texts": ["...", ...]}'),
+                               status=422)
+        if pairs:
+            for side in zip(*inputs) if inputs else ((),):
+                check_texts(list(side), state.config.max_texts, state.config.max_chars, field="pairs")
+        logits, tokens, admission = await _infer(request, state, [tuple(x) for x in inputs] if pairs else inputs,
+                                                 checked=pairs)
+        results = state.predictor.task.results(logits, state.predictor.labels)
+        return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
+                             "tokens": tokens}, headers=admission.headers if admission else None)
 
 
 def _add_routes(app: FastAPI, state: ServingState) -> None:
