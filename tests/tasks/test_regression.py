@@ -147,3 +147,17 @@ def test_onnx_export_parity(regressor, tmp_path):
     batch = pad_batch(ids, 0)
     path = export_onnx(model, batch, tmp_path / "model.onnx", task.onnx_outputs())
     assert parity(model, path, batch) < 1e-4
+
+
+def test_compress_to_onnx_and_cost(regressor, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import lmforge
+
+    from lmforge.inference.predictor import Predictor
+
+    result = lmforge.api.compress(regressor, tmp_path / "onnx", to="onnx", quiet=True, speed_texts=16,
+                                  timing_rounds=1)
+    onnx, torch_model = Predictor.load(tmp_path / "onnx"), Predictor.load(regressor)
+    texts = ["good great film", "awful dull plot"]
+    np.testing.assert_allclose(onnx.logits(texts), torch_model.logits(texts), atol=1e-4)
+    assert onnx.task.name == "regression" and result is not None

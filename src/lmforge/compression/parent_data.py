@@ -24,11 +24,16 @@ def _inputs(model_dir: Path) -> dict:
     return inputs
 
 
-def _load(record: dict, what: str) -> LabeledTexts:
+def _load(record: dict, what: str, model_dir: Path | None = None) -> LabeledTexts:
     path = Path(record["path"])
     if not path.exists():
         raise ConfigError(f"the {what} recorded in the parent's manifest, {path}, no longer exists; "
                           "pass --eval FILE (and restore the file for distill/prune)")
+    if model_dir is not None:  # read as the parent's task reads (regression targets, sentence pairs)
+        from lmforge.tasks import task_for_artifact
+
+        return task_for_artifact(model_dir).read(path, text_column=record.get("text_column"),
+                                                 label_column=record.get("label_column"))
     return load_labeled_texts(path, record.get("text_column"), record.get("label_column"))
 
 
@@ -37,12 +42,12 @@ def parent_dev_data(model_dir: Path) -> LabeledTexts:
     inputs = _inputs(model_dir)
     split = inputs.get("dev_split")
     if split:
-        data = _load(inputs["train"], "training file")
+        data = _load(inputs["train"], "training file", model_dir)
         wanted = set(split["rows"])
         return data.subset([i for i, row in enumerate(data.rows) if row in wanted])
     if not inputs.get("dev"):
         raise ConfigError(f"{model_dir}/manifest.json records no dev set; pass --eval FILE")
-    return _load(inputs["dev"], "dev file")
+    return _load(inputs["dev"], "dev file", model_dir)
 
 
 def parent_train_data(model_dir: Path) -> LabeledTexts:
@@ -56,6 +61,9 @@ def parent_train_data(model_dir: Path) -> LabeledTexts:
     return data
 
 
-def label_ids(data: LabeledTexts, labels: list[str]) -> np.ndarray:
-    """``data``'s labels as ids in the model's label order; a label the model lacks is a DataError."""
+def label_ids(data: LabeledTexts, labels: list[str], task=None) -> np.ndarray:
+    """``data``'s labels as ids in the model's label order; a label the model lacks is a DataError. Another
+    ``task`` than text classification gives its own targets (a regression's numbers)."""
+    if task is not None and not isinstance(task, text_classification.TextClassification):
+        return task.targets(data, labels)
     return text_classification.label_ids(data, labels, "labelled like the parent's training set")

@@ -57,7 +57,10 @@ def load_parent_torch(parent: Path):
 
 def sample_batch(tokenizer, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
     """A padded batch of real texts of mixed lengths (exercises padding in the parity check)."""
-    return dict(tokenizer(texts[:PARITY_SAMPLE], truncation=True, max_length=max_length, padding=True,
+    texts = list(texts[:PARITY_SAMPLE])
+    pairs = ([list(x) for x in zip(*texts)] if texts and isinstance(texts[0], tuple)  # sentence pairs: (a, b)
+             else [texts])
+    return dict(tokenizer(*pairs, truncation=True, max_length=max_length, padding=True,
                           return_tensors="pt", return_token_type_ids=False))
 
 
@@ -164,9 +167,10 @@ def eval_data(parent: Path, cfg: CompressConfig) -> LabeledTexts:
     if cfg.eval:
         train = read_manifest(parent).get("inputs", {}).get("train", {})
         try:
-            return load_labeled_texts(cfg.eval, train.get("text_column"), train.get("label_column"))
+            return task_for_artifact(parent).read(cfg.eval, text_column=train.get("text_column"),
+                                                  label_column=train.get("label_column"))
         except DataError:  # the parent's column names are not in this file: detect them instead
-            return load_labeled_texts(cfg.eval)
+            return task_for_artifact(parent).read(cfg.eval)
     return parent_dev_data(parent)
 
 
@@ -206,7 +210,7 @@ def compress(model: str | Path, output: str | Path, config: CompressConfig | Non
 
             threads = configure_threads(cfg.threads)
             predictors = {"parent": Predictor.load(parent), "artifact": Predictor.load(work)}
-            gold = label_ids(data, predictors["parent"].labels)
+            gold = label_ids(data, predictors["parent"].labels, predictors["parent"].task)
             measured = measure_pair(predictors, data.texts, gold, speed_texts=cfg.speed_texts,
                                     rounds=cfg.timing_rounds, progress=not quiet,
                                     task=predictors["parent"].task)

@@ -166,7 +166,8 @@ def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys
         except (OSError, json.JSONDecodeError):
             continue
         metrics[f"eval/{path.parent.name}"] = {k: evaluation[k] for k in
-                                               ("accuracy", "macro_f1", "expected_calibration_error", "examples")
+                                               ("accuracy", "macro_f1", "expected_calibration_error",
+                                                                "spearman", "pearson", "mae", "rmse", "examples")
                                                if k in evaluation}
         if "confusion_matrix" in evaluation and path.stat().st_mtime > newest:
             newest = path.stat().st_mtime
