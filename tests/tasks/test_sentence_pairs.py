@@ -87,7 +87,8 @@ def test_round_trip(pair_models, name, tmp_path):
     # plain transformers, token_type_ids included: the tied segment embeddings give the same outputs
     model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    encoded = tokenizer([a for a, _ in pairs], [b for _, b in pairs], return_tensors="pt", padding=True)
+    encoded = tokenizer([a for a, _ in pairs], [b for _, b in pairs], return_tensors="pt", padding=True,
+                        return_token_type_ids=True)
     assert encoded["token_type_ids"].max() == 1
     with torch.no_grad():
         plain = model(**encoded).logits.numpy()
