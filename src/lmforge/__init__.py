@@ -6,18 +6,28 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-from lmforge.api import evaluate, finetune, predict  # noqa: E402
 from lmforge.errors import ArtifactError, ConfigError, DataError, LmforgeError, ServingError  # noqa: E402
 from lmforge.version import __version__  # noqa: E402
 
 __all__ = ["ArtifactError", "Client", "ConfigError", "DataError", "LmforgeError", "ServingError", "evaluate",
            "finetune", "predict", "__version__"]
 
+# The stage functions are imported on first use: `import lmforge` (and so `lmforge --help`) must not pay for
+# torch, transformers and scikit-learn, which take seconds to import. `lmforge.Client` needs httpx (the `serve`
+# extra), the rest of lmforge does not.
+_LAZY = {"evaluate": "lmforge.api", "finetune": "lmforge.api", "predict": "lmforge.api",
+         "Client": "lmforge.serving.client"}
+
 
 def __getattr__(name: str):
-    # lmforge.Client is imported lazily: the client needs httpx (the `serve` extra), the rest of lmforge does not.
-    if name == "Client":
-        from lmforge.serving.client import Client
+    if name in _LAZY:
+        import importlib
 
-        return Client
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
     raise AttributeError(f"module 'lmforge' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

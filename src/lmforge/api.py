@@ -22,17 +22,25 @@ from lmforge.training.finetune import finetune as _finetune
 
 def finetune(train: str | Path, output: str | Path, dev: str | Path | None = None, *, resume: bool = False,
              overwrite: bool = False, quiet: bool = False, config: FinetuneConfig | None = None,
-             **settings) -> FinetuneResult:
+             given_settings: set[str] | None = None, **settings) -> FinetuneResult:
     """Fine-tune a text classifier on ``train`` (CSV/TSV/JSONL/Parquet) into the model directory ``output``.
 
     ``settings`` are the fields of :class:`lmforge.config.FinetuneConfig` (``epochs``, ``batch_size``,
     ``lr``, ``max_length``, ``seed``, ``method`` …). Without ``dev`` a stratified dev split is held out.
+    With ``resume`` the interrupted run's settings are reused: only the ``settings`` given here (and the
+    fields of ``config`` that differ from their defaults) are checked against them, and only a change that
+    alters the result (not ``checkpoint_every``, ``threads`` …) is refused.
     """
+    given = set(settings)
     if config is None:
         config = FinetuneConfig.from_dict(settings)
-    elif settings:
-        config = FinetuneConfig.from_dict({**config.to_dict(), **settings})
-    return _finetune(train, output, dev, config, resume=resume, overwrite=overwrite, quiet=quiet)
+    else:
+        defaults = FinetuneConfig().to_dict()
+        given |= {k for k, v in config.to_dict().items() if v != defaults[k]}
+        if settings:
+            config = FinetuneConfig.from_dict({**config.to_dict(), **settings})
+    return _finetune(train, output, dev, config, resume=resume, overwrite=overwrite, quiet=quiet,
+                     given=given if given_settings is None else set(given_settings))
 
 
 def evaluate(model: str | Path, data: str | Path, output: str | Path | None = None, **options) -> dict:
@@ -187,3 +195,25 @@ def runs(stage: str | None = None, limit: int = 20, *, ids: Sequence[str] | None
     from lmforge.tracking.runs import get_runs, list_runs
 
     return get_runs(list(ids)) if ids else list_runs(stage, limit)
+
+
+def pretrain(corpus: Sequence[str | Path] | str | Path, output: str | Path, *, resume: bool = False,
+             overwrite: bool = False, quiet: bool = False, **settings):
+    """Pretrain a masked (``objective="mlm"``) or causal (``"clm"``) LM on unlabelled text, or continue
+    pretraining one (``from_model=DIR``); ``settings`` are the fields of
+    :class:`lmforge.pretraining.config.PretrainConfig`. Writes a transformers model directory."""
+    from lmforge.pretraining.config import PretrainConfig
+    from lmforge.pretraining.recipe import pretrain as run
+
+    corpus = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
+    return run(corpus, output, PretrainConfig(**settings), resume=resume, overwrite=overwrite, quiet=quiet)
+
+
+def train_tokenizer(corpus: Sequence[str | Path] | str | Path, output: str | Path, *, kind: str = "bpe",
+                    vocab_size: int = 32000, **options) -> dict:
+    """Train a ``bpe`` / ``wordpiece`` / ``unigram`` / ``char`` tokenizer on ``corpus`` into ``output``
+    (``AutoTokenizer.from_pretrained(output)`` loads it)."""
+    from lmforge.pretraining.tokenizer_training import train_tokenizer as run
+
+    corpus = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
+    return run(corpus, Path(output), kind=kind, vocab_size=vocab_size, **options)

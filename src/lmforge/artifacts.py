@@ -54,7 +54,10 @@ def library_versions() -> dict[str, str]:
 
 def save_classifier(model, tokenizer, directory: str | Path) -> None:
     """Weights as safetensors plus the tokenizer, in the layout ``from_pretrained`` reads."""
+    from lmforge.models.pretrained import quiet_transformers
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(directory, safe_serialization=True)
-    tokenizer.save_pretrained(directory)
+    with quiet_transformers():  # no "Writing model shards" progress bar for a one-file save
+        model.save_pretrained(directory, safe_serialization=True)
+        tokenizer.save_pretrained(directory)

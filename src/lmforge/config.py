@@ -15,6 +15,7 @@ from lmforge.errors import ConfigError
 
 METHODS = ("full", "lora", "head")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+TRUNCATIONS = ("head", "head+tail")
 # Learning rates that work for each method on small encoders (measured on SST-2, see bench/RESULTS.md).
 DEFAULT_LR = {"full": 5e-5, "lora": 5e-4, "head": 2e-3}
 
@@ -34,13 +35,30 @@ class FinetuneConfig:
                                       "all-MiniLM-L6-v2)")
     method: str = setting("full", "what to train: full (all weights), lora (low-rank adapters via peft) "
                                   "or head (frozen backbone, cached features)", choices=METHODS)
-    epochs: int = setting(2, "passes over the training data")
+    epochs: int | None = setting(None, "passes over the training data (default: chosen from the data so each "
+                                       "class is seen ~1000 times, 2–8 epochs; see manifest adaptive)")
     batch_size: int = setting(32, "examples per optimizer step (global, across all processes)")
     lr: float | None = setting(None, "peak learning rate (default by method: full 5e-5, lora 5e-4, head 2e-3)")
+    head_lr: float | None = setting(None, "full fine-tuning: peak learning rate of the classification head "
+                                          "(pooler + new classifier; default: chosen from the data, see "
+                                          "manifest adaptive)")
     weight_decay: float = setting(0.01, "AdamW weight decay (not applied to biases and LayerNorm)")
     warmup_ratio: float = setting(0.06, "fraction of the steps spent warming the learning rate up")
     max_grad_norm: float = setting(1.0, "gradient clipping threshold (0 disables)")
-    max_length: int = setting(128, "tokens kept per text; longer texts are truncated (and counted)")
+    max_length: int | None = setting(None, "tokens kept per text; longer texts are truncated and counted "
+                                           "(default: 128, or the 95th percentile of the training texts' "
+                                           "token lengths up to 256)")
+    truncation: str | None = setting(None, "how a longer text is cut: head (keep the start) or head+tail (the "
+                                           "first quarter and last three quarters of max_length; default: "
+                                           "head+tail when at least a tenth of the training texts are longer)",
+                                     choices=TRUNCATIONS)
+    calibrate: bool = setting(True, "fit a softmax temperature on dev after training (stored in the artifact, "
+                                    "applied by predict/evaluate/serve)")
+    reject_below: float | None = setting(None, "abstain (answer --abstain-label) when the top probability is "
+                                               "below this")
+    target_precision: float | None = setting(None, "choose --reject-below on dev: the lowest threshold whose "
+                                                   "answered dev rows reach this precision")
+    abstain_label: str = setting("__abstain__", "label returned when the model abstains")
     seed: int = setting(0, "seed for the dev split, data order, initialisation and dropout")
     eval_every: int = setting(0, "evaluate on dev every N optimizer steps (0: after each epoch)")
     patience: int = setting(2, "stop after this many evaluations without improvement (0: never)")
@@ -60,11 +78,21 @@ class FinetuneConfig:
     text_column: str | None = setting(None, "name of the text column (detected when omitted)")
     label_column: str | None = setting(None, "name of the label column (detected when omitted)")
     encoding: str = setting("utf-8", "text encoding of the input files")
+    split: str | None = setting(None, "split of a multi-split TRAIN to train on: a JSON document's key, a "
+                                      "workbook's sheet, a folder's sub-folder (default: the one named train; "
+                                      "its dev/val split, if any, is the dev set unless --dev is given)")
     price_per_hour: float | None = setting(None, "$ per hour of the machine, for the cost estimate "
                                                  "(default: by hardware class, see README)")
     threads: int | None = setting(None, "CPU threads for torch (default: physical cores)")
     task: str = setting("text-classification", "what the model predicts: a registered task (lmforge.tasks), "
-                                               "e.g. text-classification")
+                                               "e.g. text-classification; sft: instruction tuning of a causal LM "
+                                               "(`lmforge sft --help`)")
+    dp_epsilon: float | None = setting(None, "train with DP-SGD (Opacus) to this privacy budget ε; lora or head "
+                                             "(see lmforge.training.privacy)")
+    dp_delta: float | None = setting(None, "δ of the (ε, δ) guarantee (default: 1/(n+1), n the training rows)")
+    dp_max_grad_norm: float = setting(1.0, "DP-SGD: each example's gradient is clipped to this L2 norm")
+    dp_accountant: str = setting("rdp", "DP-SGD privacy accountant: rdp (Rényi DP) or prv (privacy random "
+                                        "variables, tighter)", choices=("rdp", "prv"))
 
     def validate(self) -> FinetuneConfig:
         problems = []
@@ -72,23 +100,39 @@ class FinetuneConfig:
             problems.append(f"method '{self.method}' is not one of {', '.join(METHODS)}")
         if self.precision not in PRECISIONS:
             problems.append(f"precision '{self.precision}' is not one of {', '.join(PRECISIONS)}")
+        if self.truncation is not None and self.truncation not in TRUNCATIONS:
+            problems.append(f"truncation '{self.truncation}' is not one of {', '.join(TRUNCATIONS)}")
+        for name in ("reject_below", "target_precision"):
+            if getattr(self, name) is not None and not 0 < getattr(self, name) <= 1:
+                problems.append(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if self.reject_below is not None and self.target_precision is not None:
+            problems.append("give --reject-below or --target-precision, not both")
         for name in ("epochs", "batch_size", "max_length", "checkpoint_every", "lora_r", "lora_alpha"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("eval_every", "patience", "weight_decay", "max_grad_norm", "max_dev_rows", "freeze_layers"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.lr is not None and not 0 < self.lr < 1:
-            problems.append(f"lr must be between 0 and 1, got {self.lr}")
+        for name in ("lr", "head_lr"):
+            if getattr(self, name) is not None and not 0 < getattr(self, name) < 1:
+                problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         for name in ("warmup_ratio", "lora_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 problems.append(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if not 0 < self.dev_fraction < 1:
             problems.append(f"dev_fraction must be between 0 and 1, got {self.dev_fraction}")
-        if self.max_length > 8192:
+        if (self.max_length or 0) > 8192:
             problems.append(f"max_length {self.max_length} is beyond any encoder lmforge supports (8192)")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads must be at least 1, got {self.threads}")
+        if self.dp_epsilon is not None and not self.dp_epsilon > 0:
+            problems.append(f"dp_epsilon must be positive, got {self.dp_epsilon}")
+        if self.dp_delta is not None and not 0 < self.dp_delta < 1:
+            problems.append(f"dp_delta must be in (0, 1), got {self.dp_delta}")
+        if self.dp_delta is not None and self.dp_epsilon is None:
+            problems.append("dp_delta is set but dp_epsilon is not; pass --dp-epsilon too")
+        if not self.dp_max_grad_norm > 0:
+            problems.append(f"dp_max_grad_norm must be positive, got {self.dp_max_grad_norm}")
         if problems:
             raise ConfigError(problems)
         return self

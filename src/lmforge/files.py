@@ -16,11 +16,17 @@ from lmforge.errors import ConfigError
 
 
 def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes (streamed: any size)."""
+    """Hex sha256 of a file's bytes (streamed: any size); of a directory (a folder-per-label data set), over
+    each file's relative path and bytes, in sorted order."""
+    path = Path(path)
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 

@@ -107,11 +107,14 @@ def test_invalid_json_line(tmp_path):
         load_labeled_texts(write(tmp_path / "a.jsonl", '{"text":"a","label":"x"}\n\n{"text": oops}\n'))
 
 
-def test_wrong_field_count_and_unknown_type(tmp_path):
+def test_wrong_field_count_and_unreadable_types(tmp_path):
     with pytest.raises(DataError, match="row 2 .*has 3 fields but the header has 2"):
         load_labeled_texts(write(tmp_path / "a.csv", "text,label\na,b\nc,d,e\n"))
-    with pytest.raises(DataError, match=r"unknown file type '\.xlsx'"):
+    with pytest.raises(DataError, match=r"is not a readable \.xlsx workbook"):
         list(iter_records(write(tmp_path / "a.xlsx", "x")))
+    (tmp_path / "a.bin").write_bytes(b"PK\x03\x04\x00\x00binary")
+    with pytest.raises(DataError, match=r"looks binary, not text \(file type '\.bin'\)"):
+        list(iter_records(tmp_path / "a.bin"))
     with pytest.raises(DataError, match="no such file"):
         list(iter_records(tmp_path / "missing.csv"))
 

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from lmforge.inference.predictor import Predictor
+from lmforge.inference.predictor import Predictor, softmax
 from lmforge.serving.app import create_app
 from lmforge.serving.settings import ServeConfig
 from tests.serving.conftest import running_app
@@ -36,13 +36,22 @@ async def test_tei_predict_shape_single_and_batch_and_raw_scores(model_dir):
     predictor = Predictor.load(model_dir)
     async with running_app(create_app(model_dir)) as client:
         single = await client.post("/predict", json={"inputs": "a great film"})
-        batch = await client.post("/predict", json={"inputs": ["a great film", "awful plot"]})
+        batch = await client.post("/predict", json={"inputs": [["a great film"], ["awful plot"]]})
+        pair = await client.post("/predict", json={"inputs": ["a great film", "awful plot"]})  # TEI: ONE pair
+        pairs = await client.post("/predict", json={"inputs": [["a great film", "awful plot"], ["a", "b"]]})
+        flat3 = await client.post("/predict", json={"inputs": ["a great film", "awful plot", "fine"]})
         raw = await client.post("/predict", json={"inputs": "a great film", "raw_scores": True})
-    assert single.status_code == batch.status_code == raw.status_code == 200
+    assert {r.status_code for r in (single, batch, pair, pairs, flat3, raw)} == {200}
     one = single.json()
     assert [set(p) for p in one] == [{"label", "score"}] * 2
     assert one[0]["score"] >= one[1]["score"]  # best first, like TEI
     assert batch.json()[0] == one and len(batch.json()) == 2
+    assert [set(p) for p in pair.json()] == [{"label", "score"}] * 2  # one answer: the pair is one input
+    pair_logits = predictor.backend.forward(predictor.tokenizer(["a great film"], ["awful plot"], return_tensors="pt"))
+    assert {p["label"]: p["score"] for p in pair.json()} == pytest.approx(
+        dict(zip(predictor.labels, softmax(pair_logits)[0].tolist())), abs=1e-5)
+    assert len(pairs.json()) == 2 and pairs.json()[0] == pair.json()
+    assert len(flat3.json()) == 3 and flat3.json()[0] == one
     logits = predictor.logits(["a great film"])[0]
     assert {p["label"]: p["score"] for p in raw.json()} == pytest.approx(
         dict(zip(predictor.labels, logits.tolist())), abs=1e-4)

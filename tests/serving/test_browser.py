@@ -95,3 +95,41 @@ def test_playground_asks_for_a_key_once_keys_exist_and_shows_the_error(live_serv
     page.click("#classify")
     page.wait_for_selector("#result .bar-row", timeout=30_000)
     assert page.is_hidden("#error")
+
+
+def test_chat_page_streams_the_reply(tmp_path, browser_page):
+    """The chat page on a tiny generator: the reply arrives in several streamed pieces and equals the
+    non-streamed answer."""
+    import httpx
+    import uvicorn
+
+    from tests.generation.conftest import build_tiny_llama
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(build_tiny_llama(tmp_path / "llm"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(600):
+            if server.started and app.state.serving.ready:
+                break
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        page = browser_page
+        page.goto(url + "/chat")
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        page.fill("#prompt", "hello")
+        page.click("#send")
+        page.wait_for_selector(".assistant[data-chunks]", timeout=30_000)
+        page.wait_for_selector("body[data-streaming='0']", timeout=60_000)
+        shown = page.inner_text(".assistant")
+        want = httpx.post(url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hello"}],
+                                                              "max_tokens": 256, "temperature": 0}, timeout=60)
+        assert shown.strip() == want.json()["choices"][0]["message"]["content"].strip()
+        assert int(page.get_attribute(".assistant", "data-chunks")) > 1
+    finally:
+        server.should_exit = True
+        thread.join(30)

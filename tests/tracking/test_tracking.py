@@ -31,7 +31,7 @@ def runs_for(output):
     return client, found
 
 
-def test_finetune_run_is_in_the_store_with_params_metrics_history_manifest_and_model(tracked):
+def test_finetune_run_is_in_the_store_with_params_metrics_history_manifest_and_a_model_reference(tracked):
     root, run, _ = tracked
     assert tracking_uri().startswith("sqlite:///") and os.path.exists(tracking_uri()[len("sqlite:///"):])
     client, found = runs_for(root / "model")
@@ -46,7 +46,8 @@ def test_finetune_run_is_in_the_store_with_params_metrics_history_manifest_and_m
     assert len(client.get_metric_history(r.info.run_id, "epoch")) == 2
     files = {f.path for f in client.list_artifacts(r.info.run_id)} | {
         f.path for f in client.list_artifacts(r.info.run_id, "model")}
-    assert {"manifest.json", "model/model.safetensors", "model/config.json"} <= files
+    assert {"manifest.json", "model/config.json"} <= files and "model/model.safetensors" not in files
+    assert r.data.tags["lmforge.model_dir"] == str((root / "model").resolve())  # referenced, not copied
 
 
 def test_evaluate_run_carries_metrics_and_the_report(tracked):
@@ -74,14 +75,37 @@ def test_runs_command_lists_and_compares(tracked, capsys):
     assert "dev.accuracy" in capsys.readouterr().out
 
 
-def test_default_store_is_mlflows_own_default_in_the_working_directory(tmp_path, monkeypatch):
-    import mlflow
-
+def test_default_store_is_in_lmforge_home_whatever_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LMFORGE_TRACKING_URI")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert tracking_uri() == f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assert mlflow.get_tracking_uri() == tracking_uri()  # what `mlflow ui` opens in this directory
+    monkeypatch.delenv("LMFORGE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    assert tracking_uri() == f"sqlite:///{tmp_path / 'user' / '.lmforge' / 'mlflow.db'}"
+    monkeypatch.setenv("LMFORGE_HOME", str(tmp_path / "elsewhere"))
+    assert tracking_uri() == f"sqlite:///{tmp_path / 'elsewhere' / 'mlflow.db'}"
+
+
+def disk_use(root, exclude=()):
+    files = [p for p in root.rglob("*") if p.is_file() and not any(p.is_relative_to(e) for e in exclude)]
+    return files, sum(p.stat().st_size for p in files)
+
+
+def test_a_finetune_leaves_only_a_small_store_outside_its_output(tmp_path, monkeypatch, tiny_model):
+    from lmforge.tracking.store import lmforge_home
+
+    monkeypatch.chdir(tmp_path)  # the user stands in a data folder: nothing may appear here
+    monkeypatch.delenv("LMFORGE_TRACKING_URI")
+    monkeypatch.setenv("LMFORGE_HOME", str(tmp_path / "home"))
+    data = write_sentiment_csv(tmp_path / "train.csv", n=60)
+    lmforge.finetune(data, tmp_path / "out", model=str(tiny_model), epochs=1, max_length=24, quiet=True)
+    files, size = disk_use(tmp_path, exclude=(tmp_path / "out", data))
+    assert all(f.is_relative_to(lmforge_home()) for f in files), files  # one predictable place
+    assert not [f for f in files if f.suffix == ".safetensors"] and size < 3 << 20, (size, files)
+    monkeypatch.setenv("LMFORGE_TRACKING_LOG_MODEL", "1")  # what --log-model sets
+    lmforge.finetune(data, tmp_path / "out2", model=str(tiny_model), epochs=1, max_length=24, quiet=True)
+    files, _ = disk_use(lmforge_home())
+    assert [f for f in files if f.name == "model.safetensors"]
 
 
 def test_a_tracking_failure_is_a_warning_and_off_means_off(tmp_path, monkeypatch):

@@ -64,7 +64,7 @@ def test_resume_with_other_settings_is_refused(tmp_path, tiny_model):
 
     write_manifest(out / "checkpoints", {"config": FinetuneConfig(epochs=5, model=str(tiny_model)).resolved().to_dict()})
     proc = subprocess.run(finetune_cmd(data, out, tiny_model, "--resume"), capture_output=True, text=True, cwd=REPO)
-    assert proc.returncode == 2 and "different settings" in proc.stderr and "epochs" in proc.stderr
+    assert proc.returncode == 2 and "change the result" in proc.stderr and "epochs 5 → 3" in proc.stderr
 
 
 @pytest.mark.parametrize("flag", [[], ["--overwrite"]])

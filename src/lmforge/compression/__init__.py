@@ -13,9 +13,21 @@ Torch int8 artifacts run through :mod:`lmforge.inference.torch_int8_backend`, ON
 :mod:`lmforge.inference.onnx_backend`; both are picked by ``Predictor.load`` on their own.
 """
 
-# The stage functions, re-exported: lmforge.compression.compress(...), lmforge.compression.compare(...).
-from lmforge.compression.comparison import compare  # noqa: E402
-from lmforge.compression.recipe import compress  # noqa: E402
+# The stage functions, re-exported: lmforge.compression.compress(...), lmforge.compression.compare(...). They
+# are imported on first use: the settings module alone (what `lmforge compress --help` reads) must not import
+# torch.
 from lmforge.compression.settings import METHODS, CompressConfig  # noqa: E402
 
 __all__ = ["METHODS", "CompressConfig", "compare", "compress"]
+
+
+def __getattr__(name: str):
+    if name == "compress":
+        from lmforge.compression.recipe import compress
+
+        return compress
+    if name == "compare":
+        from lmforge.compression.comparison import compare
+
+        return compare
+    raise AttributeError(f"module 'lmforge.compression' has no attribute '{name}'")

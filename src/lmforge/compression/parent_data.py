@@ -30,11 +30,12 @@ def _load(record: dict, what: str, model_dir: Path | None = None) -> LabeledText
         raise ConfigError(f"the {what} recorded in the parent's manifest, {path}, no longer exists; "
                           "pass --eval FILE (and restore the file for distill/prune)")
     if model_dir is not None:  # read as the parent's task reads (regression targets, sentence pairs)
-        from lmforge.tasks import task_for_artifact
+        from lmforge.tasks import DEFAULT_TASK, task_for_artifact
 
-        return task_for_artifact(model_dir).read(path, text_column=record.get("text_column"),
-                                                 label_column=record.get("label_column"))
-    return load_labeled_texts(path, record.get("text_column"), record.get("label_column"))
+        task = task_for_artifact(model_dir)
+        if task.name != DEFAULT_TASK:
+            return task.read(path, text_column=record.get("text_column"), label_column=record.get("label_column"))
+    return load_labeled_texts(path, record.get("text_column"), record.get("label_column"), split=record.get("split"))
 
 
 def parent_dev_data(model_dir: Path) -> LabeledTexts:

@@ -82,10 +82,13 @@ def benchmark_texts(model_dir: Path, manifest: dict, data: str | None) -> tuple[
 
 def mean_tokens(model_dir: Path, texts: list[str]) -> float:
     """Mean tokens per text (the model's own tokenizer, no truncation, special tokens left out)."""
-    from lmforge.models.pretrained import load_tokenizer
+    from lmforge.models.pretrained import bundled_model_dir, load_tokenizer, quiet_transformers
+    from lmforge.models.tfidf import is_tfidf_artifact
 
-    tokenizer = load_tokenizer(model_dir)
-    ids = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+    # the TF-IDF baseline has no subword tokenizer: the bundled model's stands in for it
+    tokenizer = load_tokenizer(bundled_model_dir() if is_tfidf_artifact(model_dir) else model_dir)
+    with quiet_transformers():  # uncapped on purpose: no "Token indices sequence length" warning
+        ids = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
     return sum(len(x) for x in ids) / max(1, len(ids))
 
 

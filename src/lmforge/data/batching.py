@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 
 def length_bucketed_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int,
@@ -53,9 +52,19 @@ def sorted_batches(lengths: Sequence[int], max_tokens: int, max_batch: int) -> l
     return batches
 
 
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad token id lists into ``input_ids`` and ``attention_mask`` tensors of shape (B, T)."""
+def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int, numpy: bool = False) -> dict[str, torch.Tensor]:
+    """Right-pad token id lists into ``input_ids`` and ``attention_mask`` tensors of shape (B, T) (int64 numpy
+    arrays with ``numpy``: for backends that run without torch)."""
     longest = max(len(s) for s in sequences)
+    if numpy:
+        input_ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
+        attention_mask = np.zeros((len(sequences), longest), dtype=np.int64)
+        for row, seq in enumerate(sequences):
+            input_ids[row, :len(seq)] = seq
+            attention_mask[row, :len(seq)] = 1
+        return {"input_ids": input_ids, "attention_mask": attention_mask}
+    import torch  # here, not at the top: inference without torch (ONNX) imports this module too
+
     input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
     attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
     for row, seq in enumerate(sequences):

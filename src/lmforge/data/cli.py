@@ -71,8 +71,7 @@ def cmd_prepare(args) -> None:
 def register(subparsers) -> None:
     from lmforge.cli import add_dataclass_flags
     from lmforge.data.cleaning import CleaningConfig
-    from lmforge.data.inspect import InspectConfig
-    from lmforge.data.prepare import PrepareConfig
+    from lmforge.data.settings import InspectConfig, PrepareConfig
 
     data = subparsers.add_parser("data", help="inspect and prepare labelled text (clean, dedup, leakage, PII)")
     sub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")

@@ -4,6 +4,7 @@
     >>> labels = LabelSet.from_labels(train.labels)          # stable order, saved with the model
     >>> dev = load_labeled_texts("dev.csv", text_column=train.text_column, label_column=train.label_column)
     >>> labels.check(dev)                                    # DataError on a label never seen in training
+    >>> load_labeled_texts("data_full.json", split="val")    # one split of a multi-split source
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lmforge.data.sources import Record, iter_records, peek_columns
+from lmforge.data.records import Record
+from lmforge.data.sources import choose_split, detect_format, iter_records, peek_columns, text_layout
 from lmforge.errors import DataError
 from lmforge.files import sha256_file
 
 TEXT_COLUMNS = ("text", "sentence", "sentence1", "content", "document", "review", "utterance", "query",
-                "question", "body", "tweet", "description")
-LABEL_COLUMNS = ("label", "labels", "category", "class", "intent", "target", "sentiment", "topic", "y")
+                "question", "body", "tweet", "description",
+                "text_a", "comment", "passage")  # GLUE/CLUE-style names (single-text tasks)
+LABEL_COLUMNS = ("label", "labels", "category", "class", "intent", "target", "sentiment", "topic", "y",
+                 "label_id", "gold_label", "polarity", "emotion")
 
 
 @dataclass
@@ -33,6 +37,7 @@ class LabeledTexts:
     text_column: str = "text"
     label_column: str = "label"
     sha256: str = ""
+    split: str | None = None  # the split read, for a multi-split source
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -40,15 +45,18 @@ class LabeledTexts:
     def subset(self, indices: Sequence[int]) -> LabeledTexts:
         return LabeledTexts([self.texts[i] for i in indices], [self.labels[i] for i in indices],
                             [self.rows[i] for i in indices], self.path, self.text_column, self.label_column,
-                            self.sha256)
+                            self.sha256, self.split)
 
     def describe(self) -> dict:
         """What the manifest records about an input: where, fingerprint, size and label distribution."""
-        return {
+        described = {
             "path": str(self.path) if self.path else None, "sha256": self.sha256, "rows": len(self),
             "text_column": self.text_column, "label_column": self.label_column,
             "label_distribution": dict(sorted(Counter(self.labels).items())),
         }
+        if self.split is not None:
+            described["split"] = self.split
+        return described
 
 
 @dataclass
@@ -100,8 +108,10 @@ def choose_column(columns: list[str], wanted: str | None, candidates: tuple[str,
     """Pick the text or label column: the one named, else the single known name present."""
     if wanted is not None:
         if wanted not in columns:
-            raise DataError(f"no {role} column '{wanted}'; the columns are: {', '.join(columns)}", path=path,
-                            hint=f"pass {flag} with one of those names")
+            numbered = " (the file has no header row, so its columns are numbered)" if all(
+                c.startswith("column_") for c in columns) else ""
+            raise DataError(f"no {role} column '{wanted}'; the columns are: {', '.join(columns)}{numbered}",
+                            path=path, hint=f"pass {flag} with one of those names")
         return wanted
     lowered = {c.lower(): c for c in columns if c != exclude}
     found = [lowered[name] for name in candidates if name in lowered]
@@ -117,6 +127,8 @@ def choose_column(columns: list[str], wanted: str | None, candidates: tuple[str,
 def detect_columns(path: Path, columns: list[str], sample: list[Record], text_column: str | None,
                    label_column: str | None, need_label: bool) -> tuple[str, str | None]:
     """Resolve (text column, label column). Headerless two-column files: the longer column is the text."""
+    if need_label and len(columns) == 1 and text_column in (None, columns[0]):
+        raise single_column_error(path, columns[0])
     headerless = all(c.startswith("column_") for c in columns)
     if headerless and text_column is None and len(columns) == 2:
         mean_len = {c: sum(len(str(r.fields.get(c, ""))) for r in sample) for c in columns}
@@ -132,30 +144,52 @@ def detect_columns(path: Path, columns: list[str], sample: list[Record], text_co
     return text, label
 
 
+def single_column_error(path: Path, column: str) -> DataError:
+    """The error for a labelled-data role given a file read as one column: naming a label column cannot
+    help there, so say how the file was read and what a labelled file looks like."""
+    how = ""
+    if path.is_file() and detect_format(path) == "text":
+        how = f": one text per line ({text_layout(path).reason})"
+    return DataError(
+        f"was read as one column ('{column}') with no label{how}", path=path,
+        hint="a training or evaluation file needs a label on every row: write lines of text<TAB>label (a .txt "
+             "with one tab on each line is read as two columns), or use CSV/TSV/JSONL/JSON/XLSX with a label "
+             "column, or a folder per label")
+
+
+def where(path: Path, split: str | None) -> str:
+    """How errors name a source: the path, and the split read from it."""
+    return f"{path} [split {split}]" if split is not None else str(path)
+
+
 def iter_texts(path: str | Path, text_column: str | None = None, label_column: str | None = None,
-               encoding: str = "utf-8", need_label: bool = False
+               encoding: str = "utf-8", need_label: bool = False, split: str | None = None
                ) -> tuple[str, str | None, Iterator[tuple[int, str, str | None]]]:
-    """Stream ``(row, text, label or None)`` from a file after resolving its columns.
+    """Stream ``(row, text, label or None)`` from a source after resolving its columns.
 
     Returns ``(text_column, label_column, rows)``. Empty texts and missing labels raise
-    :class:`DataError` naming the row.
+    :class:`DataError` naming the row (and the file it came from, for a directory). ``split``: the split of
+    a multi-split source (see :func:`lmforge.data.sources.choose_split`).
     """
     path = Path(path)
-    columns, sample = peek_columns(path, encoding)
+    columns, sample = peek_columns(path, encoding, split=split)
     text_col, label_col = detect_columns(path, columns, sample, text_column, label_column, need_label)
+    shown = where(path, split)
 
     def rows() -> Iterator[tuple[int, str, str | None]]:
-        for record in iter_records(path, encoding):
+        for record in iter_records(path, encoding, split=split):
+            source = record.origin or shown
             text = record.fields.get(text_col)
             if text is None or not str(text).strip():
-                raise DataError("the text is empty", path=path, row=record.row, line=record.line, column=text_col,
+                raise DataError("the text is empty", path=source, row=record.row, line=record.line,
+                                column=text_col,
                                 hint="remove the row, or clean the file first with `lmforge data prepare`")
             label = None
             if label_col is not None:
                 raw = record.fields.get(label_col)
                 label = None if raw is None else str(raw).strip()
                 if not label:
-                    raise DataError("the label is empty", path=path, row=record.row, line=record.line,
+                    raise DataError("the label is empty", path=source, row=record.row, line=record.line,
                                     column=label_col, hint="give every row a label, or drop unlabelled rows")
             yield record.row, str(text), label
 
@@ -163,13 +197,15 @@ def iter_texts(path: str | Path, text_column: str | None = None, label_column: s
 
 
 def load_labeled_texts(path: str | Path, text_column: str | None = None, label_column: str | None = None,
-                       encoding: str = "utf-8") -> LabeledTexts:
-    """Read a whole labelled file into memory (training and dev sets)."""
+                       encoding: str = "utf-8", split: str | None = None, role: str = "train") -> LabeledTexts:
+    """Read a whole labelled source into memory (training and dev sets). For a multi-split source, ``split``
+    names the split; without it the split named like ``role`` ("train", "dev", "test") is read."""
     path = Path(path)
-    text_col, label_col, rows = iter_texts(path, text_column, label_column, encoding, need_label=True)
+    split = choose_split(path, split, role, encoding)
+    text_col, label_col, rows = iter_texts(path, text_column, label_column, encoding, need_label=True, split=split)
     texts, labels, row_ids = [], [], []
     for row, text, label in rows:
         row_ids.append(row)
         texts.append(text)
         labels.append(label)
-    return LabeledTexts(texts, labels, row_ids, path, text_col, label_col or "label", sha256_file(path))
+    return LabeledTexts(texts, labels, row_ids, path, text_col, label_col or "label", sha256_file(path), split)

@@ -12,46 +12,18 @@ from __future__ import annotations
 
 import json
 from array import array
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from lmforge.config import setting
 from lmforge.data.near_duplicates import DuplicateIndex, NearDuplicateConfig
 from lmforge.data.profile import TextProfile
 from lmforge.data.reading import chunked, open_rows
-from lmforge.errors import ConfigError
+from lmforge.data.settings import InspectConfig  # noqa: F401 (also importable from here)
 
 CHUNK_ROWS = 4096
 EXAMPLE_TEXTS = 50_000  # distinct texts kept in memory to show near-duplicate examples
-
-
-@dataclass
-class InspectConfig:
-    """Settings of `lmforge data inspect`."""
-
-    text_column: str | None = setting(None, "name of the text column (detected when omitted)")
-    label_column: str | None = setting(None, "name of the label column (detected when omitted)")
-    encoding: str = setting("utf-8", "text encoding of the input files")
-    model: str | None = setting(None, "tokenizer to count tokens with: a model directory (default: the bundled "
-                                      "all-MiniLM-L6-v2)")
-    max_length: int = setting(128, "token budget per text; texts above it are counted as truncated")
-    tokens: bool = setting(True, "count tokens (off: faster on very large files)")
-    pii: bool = setting(True, "count personal data by type")
-    pii_region: str = setting("US", "country whose national phone formats count as phone numbers")
-    near: bool = setting(True, "look for near-duplicates (MinHash LSH)")
-    near_threshold: float = setting(0.8, "Jaccard similarity (byte 5-grams) from which texts are near-duplicates")
-
-    def validate(self) -> InspectConfig:
-        problems = []
-        if self.max_length < 1:
-            problems.append(f"max_length must be at least 1, got {self.max_length}")
-        if not 0 < self.near_threshold <= 1:
-            problems.append(f"near_threshold must be in (0, 1], got {self.near_threshold}")
-        if problems:
-            raise ConfigError(problems)
-        return self
 
 
 def _load_tokenizer(model: str | None):

@@ -1,4 +1,5 @@
-"""Find and redact personal data in text, offline: e-mail, URL, IP, payment card, IBAN, phone, person name.
+"""Find and redact personal data in text, offline: e-mail, URL, IP, payment card, IBAN, phone, person name,
+and in Chinese text also 身份证号, UnionPay bank cards, mainland phone numbers and Chinese names.
 
     >>> redactor = PiiRedactor()
     >>> redactor.redact("mail jane.doe@example.com or call +1 415-555-2671")
@@ -11,6 +12,14 @@ card brand, IBANs pass the ISO 13616 mod-97 check, IP addresses parse with :mod:
 are valid for their region in Google's libphonenumber (the ``phonenumbers`` package). Person names are
 found by :mod:`lmforge.data.person_names` (a first-name gazetteer and honorifics; no model download).
 When spans overlap, the detector earlier in ``KINDS`` wins (an e-mail's digits are not a phone number).
+
+Chinese text (any text holding Han characters, or every text with ``region="CN"``) also gets the checks of
+:mod:`lmforge.data.chinese_pii` (``CN_ID`` with the GB 11643 check character, ``BANK_CARD`` for UnionPay
+numbers with Luhn, mainland mobile and landline numbers as ``PHONE``) and :mod:`lmforge.data.chinese_names`
+(surname gazetteer + cues + jieba) for ``PERSON``:
+
+    >>> PiiRedactor().redact("我叫张伟，手机13812345678，身份证11010519491231002X")[0]
+    '我叫[PERSON]，手机[PHONE]，身份证[CN_ID]'
 """
 
 from __future__ import annotations
@@ -21,16 +30,22 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from lmforge.data import chinese_pii
+from lmforge.data.checksums import luhn_valid
 from lmforge.errors import ConfigError, missing_extra
 
-KINDS = ("EMAIL", "URL", "IBAN", "CREDIT_CARD", "IP_ADDRESS", "PHONE", "PERSON")
+KINDS = ("EMAIL", "URL", "IBAN", "CN_ID", "BANK_CARD", "CREDIT_CARD", "IP_ADDRESS", "PHONE", "PERSON")
+CHINESE_KINDS = ("CN_ID", "BANK_CARD")  # only in Chinese text; the other kinds are found in every language
 
-EMAIL = re.compile(r"(?<![\w.+-])\w[\w.%+-]*@(?:[\w-]+\.)+[A-Za-z]{2,24}\b")  # \w: internationalised addresses (RFC 6531)
+# A word character that is not CJK: addresses may be internationalised (RFC 6531, "josé@…"), but in Chinese
+# text the characters around an address are words of the sentence ("邮箱zhang@163.com谢谢"), not part of it.
+_W = r"[^\W\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+EMAIL = re.compile(rf"(?<!{_W})(?<![.+-]){_W}(?:{_W}|[.%+-])*@(?:(?:{_W}|-)+\.)+[A-Za-z]{{2,24}}(?!{_W})")
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'\]\[]+", re.IGNORECASE)
 URL_TRAILING = ".,;:!?)'\""
 IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}\b")
 SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")  # the shortest phone numbers have 7 digits, closely grouped
-CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+CARD = re.compile(r"(?<![\dA-Za-z-])\d(?:[ -]?\d){12,18}(?![\d-])")
 IPV4 = re.compile(r"(?<!\d)(?<!\d\.)(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")  # a full stop may end it
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}:?[0-9A-Fa-f]{0,4}(?![\w:])|(?<![\w:])::[0-9A-Fa-f]{1,4}"
                   r"(?::[0-9A-Fa-f]{1,4})*(?![\w:])")
@@ -48,16 +63,6 @@ class Span:
     start: int
     end: int
     value: str
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 # IBAN length by country (the SWIFT IBAN registry): a wrong length or an unknown country is no IBAN.
@@ -112,7 +117,10 @@ def _ibans(text: str) -> Iterator[tuple[int, int]]:
 def _cards(text: str) -> Iterator[tuple[int, int]]:
     for m in CARD.finditer(text):
         digits = re.sub(r"[ -]", "", m.group())
-        if 13 <= len(digits) <= 19 and CARD_PREFIX.match(digits) and luhn_valid(digits):
+        # 17 and 18 digits: no Visa, Mastercard or Amex number is that long, but 身份证号 and order numbers are
+        if 13 <= len(digits) <= 19 and (len(digits) not in (17, 18) or digits[0] == "6") and \
+                CARD_PREFIX.match(digits) and luhn_valid(digits) and \
+                not chinese_pii.labelled_as_not_personal(text, m.start()):
             yield m.span()
 
 
@@ -152,15 +160,22 @@ class PiiRedactor:
         self._phonenumbers = phonenumbers
         self.kinds = kinds
         self.region = region.upper()
-        self._person_finder = None
+        self._person_finder = self._chinese_names = None
         if "PERSON" in kinds:
+            from lmforge.data.chinese_names import ChineseNameFinder
             from lmforge.data.person_names import PersonNameFinder
 
             self._person_finder = PersonNameFinder()
+            self._chinese_names = ChineseNameFinder()
+
+    def _chinese(self, text: str) -> bool:
+        return self.region == "CN" or chinese_pii.has_han(text)
 
     def _phones(self, text: str) -> Iterator[tuple[int, int]]:
         if not SEVEN_DIGITS.search(text):  # cheap filter: the matcher is the slow part
             return
+        if self._chinese(text):
+            yield from chinese_pii.mainland_phone_spans(text, self._phonenumbers)
         matcher = self._phonenumbers.PhoneNumberMatcher(text, self.region,
                                                         leniency=self._phonenumbers.Leniency.STRICT_GROUPING)
         for match in matcher:
@@ -173,12 +188,18 @@ class PiiRedactor:
             return _urls(text)
         if kind == "IBAN":
             return _ibans(text)
+        if kind == "CN_ID":
+            return chinese_pii.cn_id_spans(text)
+        if kind == "BANK_CARD":
+            return chinese_pii.unionpay_spans(text)
         if kind == "CREDIT_CARD":
             return _cards(text)
         if kind == "IP_ADDRESS":
             return _ips(text)
         if kind == "PHONE":
             return self._phones(text)
+        if self._chinese(text):
+            return [*self._chinese_names.spans(text), *self._person_finder.spans(text)]
         return self._person_finder.spans(text)
 
     def find(self, text: str) -> list[Span]:

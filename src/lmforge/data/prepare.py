@@ -23,75 +23,22 @@ import json
 import time
 from array import array
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from lmforge.config import setting
 from lmforge.data import decisions
-from lmforge.data.cleaning import CleaningConfig, TextCleaner
+from lmforge.data.cleaning import CleaningConfig, TextCleaner  # noqa: F401 (CleaningConfig: also importable from here)
 from lmforge.data.examples import LabelSet
 from lmforge.files import refuse_to_replace, sha256_file
 from lmforge.data.near_duplicates import DuplicateIndex, NearDuplicateConfig, lsh_bands
 from lmforge.data.profile import TextProfile
 from lmforge.data.reading import chunked, open_rows
+from lmforge.data.settings import CONFLICTS, DEDUP, PrepareConfig  # noqa: F401 (also importable from here)
 from lmforge.errors import ConfigError, DataError
 
-DEDUP = ("exact", "near", "none")
-CONFLICTS = ("keep", "majority", "drop")
 ROLE_NAMES = {"train": 0, "dev": 1, "valid": 1, "validation": 1, "val": 1, "test": 2}
 CHUNK_ROWS = 4096
-
-
-@dataclass
-class PrepareConfig:
-    """Settings of `lmforge data prepare`; saved resolved in the output's manifest.json."""
-
-    dedup: str = setting("exact", "remove duplicates: exact (same cleaned text and label), near (MinHash "
-                                  "LSH, also catches exact) or none", choices=DEDUP)
-    near_threshold: float = setting(0.8, "Jaccard similarity (byte 5-grams) from which texts are near-duplicates")
-    near_check: bool = setting(True, "find near-duplicates for the leakage report even when --dedup is not near")
-    split: str | None = setting(None, "train,dev,test shares such as 0.8,0.1,0.1 (default: keep the roles of "
-                                      "inputs named train/dev/test, else 0.8,0.1,0.1)")
-    stratify: bool = setting(False, "split each label in the same shares")
-    seed: int = setting(0, "seed of the split")
-    redact_pii: bool = setting(False, "replace personal data with typed placeholders such as [EMAIL]")
-    pii_kinds: str | None = setting(None, "comma-separated kinds to redact (default: all of EMAIL, URL, IBAN, "
-                                          "CREDIT_CARD, IP_ADDRESS, PHONE, PERSON)")
-    pii_region: str = setting("US", "country whose national phone formats count as phone numbers")
-    conflicts: str = setting("keep", "the same text with several labels: keep (report only), majority (keep "
-                                     "the most frequent label; a tie removes all) or drop", choices=CONFLICTS)
-    remove_leaked: bool = setting(False, "remove train rows that duplicate or nearly duplicate a dev/test row")
-    text_column: str | None = setting(None, "name of the text column (detected when omitted)")
-    label_column: str | None = setting(None, "name of the label column (detected when omitted)")
-    encoding: str = setting("utf-8", "text encoding of the input files")
-    cleaning: CleaningConfig = field(default_factory=CleaningConfig)
-
-    def fractions(self) -> tuple[float, float, float]:
-        parts = [float(x) for x in (self.split or "0.8,0.1,0.1").split(",")]
-        if len(parts) == 2:
-            parts.append(0.0)
-        return tuple(parts)  # type: ignore[return-value]
-
-    def validate(self) -> PrepareConfig:
-        problems = []
-        if self.dedup not in DEDUP:
-            problems.append(f"dedup '{self.dedup}' is not one of {', '.join(DEDUP)}")
-        if self.conflicts not in CONFLICTS:
-            problems.append(f"conflicts '{self.conflicts}' is not one of {', '.join(CONFLICTS)}")
-        if not 0 < self.near_threshold <= 1:
-            problems.append(f"near_threshold must be in (0, 1], got {self.near_threshold}")
-        try:
-            parts = self.fractions()
-            if len(parts) != 3 or any(p < 0 for p in parts) or abs(sum(parts) - 1) > 1e-6 or parts[0] == 0:
-                problems.append(f"split '{self.split}' must be 2 or 3 non-negative shares summing to 1, "
-                                "train first and above 0 (e.g. 0.8,0.1,0.1)")
-        except ValueError:
-            problems.append(f"split '{self.split}' is not a list of numbers (e.g. 0.8,0.1,0.1)")
-        if problems:
-            raise ConfigError(problems)
-        return self
 
 
 class _Pass1:

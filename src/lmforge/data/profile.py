@@ -66,7 +66,10 @@ class TextProfile:
                     self._example(f"pii:{span.kind}", row, text)
         if self.tokenizer is not None and texts:
             # Length with special tokens, uncapped: how many would be cut at max_length.
-            ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+            from lmforge.models.pretrained import quiet_transformers
+
+            with quiet_transformers():  # uncapped on purpose: no "Token indices sequence length" warning
+                ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
             self.token_lengths.extend(len(x) for x in ids)
 
     def summary(self) -> dict:

@@ -19,6 +19,9 @@ def evaluation_html(metrics: dict, figures: dict[str, Path], errors: list[dict],
         ("calibration error (ECE)", f"{metrics['expected_calibration_error']:.4f}", "lower is better"),
         ("examples", f"{metrics['examples']:,}", ""),
     ]
+    if metrics.get("privacy"):  # trained with DP-SGD
+        p = metrics["privacy"]
+        cards.append(("DP-SGD ε spent", f"{p['epsilon_spent']}", f"δ {p['delta']:.1e}, {p['accountant']} accountant"))
     card_html = "".join(f'<div class="card">{html.escape(n)}<b>{v}</b><span class="muted">{html.escape(s)}</span>'
                         "</div>" for n, v, s in cards)
     per_class = [[name, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", m["support"]]

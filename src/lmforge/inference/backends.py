@@ -15,6 +15,7 @@ from pathlib import Path
 from lmforge.errors import ArtifactError
 from lmforge.inference.onnx_backend import OnnxBackend, has_onnx_graph
 from lmforge.inference.torch_backend import TorchBackend, default_device, has_torch_weights  # noqa: F401
+from lmforge.inference.tfidf_backend import TfidfBackend, is_tfidf_artifact
 from lmforge.inference.torch_int8_backend import TorchInt8Backend, is_torch_int8
 
 # name → (can it run this directory?, the class). ``auto`` prefers the later entries.
@@ -22,6 +23,7 @@ BACKENDS: dict[str, tuple[Callable[[Path], bool], Callable[..., object]]] = {
     "torch": (has_torch_weights, TorchBackend),
     "onnx": (has_onnx_graph, OnnxBackend),
     "torch-int8": (is_torch_int8, TorchInt8Backend),
+    "tfidf": (is_tfidf_artifact, TfidfBackend),  # the baseline artifact (lmforge.models.tfidf)
 }
 
 

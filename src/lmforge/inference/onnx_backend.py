@@ -73,8 +73,10 @@ class OnnxBackend:
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.device = "cpu"
 
+    accepts_numpy = True  # batches of numpy arrays: predicting with ONNX never imports torch
+
     def forward(self, batch) -> np.ndarray:
-        feed = {name: np.ascontiguousarray(batch[name].numpy(), dtype=np.int64) for name in self.input_names
+        feed = {name: np.ascontiguousarray(np.asarray(batch[name]), dtype=np.int64) for name in self.input_names
                 if name in batch}
         if "token_type_ids" in self.input_names and "token_type_ids" not in feed:
             feed["token_type_ids"] = np.zeros_like(feed["input_ids"])

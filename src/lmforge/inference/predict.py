@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from itertools import islice
 from pathlib import Path
 
+from lmforge.data.sources import choose_split
 from lmforge.errors import DataError
 from lmforge.inference.predictor import Predictor
 
@@ -21,16 +22,19 @@ def predict_texts(model_dir: str | Path, texts: Sequence[str], backend: str = "a
 
 
 def predict_file(model_dir: str | Path, input: str | Path, output: str | Path, *, text_column: str | None = None,
-                 encoding: str = "utf-8", backend: str = "auto", predictor: Predictor | None = None) -> int:
-    """Predict every row of ``input`` into ``output`` (.jsonl or .csv), in input order. Returns rows written."""
+                 encoding: str = "utf-8", backend: str = "auto", predictor: Predictor | None = None,
+                 split: str | None = None) -> int:
+    """Predict every row of ``input`` into ``output`` (.jsonl or .csv), in input order. Returns rows written.
+    ``split``: the split of a multi-split source (default: the one named test)."""
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_FORMATS:
         raise DataError(f"cannot write '{output.suffix}' files", path=output,
                         hint=f"name the output with one of {', '.join(OUTPUT_FORMATS)}")
     predictor = predictor or Predictor.load(model_dir, backend=backend)
     task = predictor.task
+    split = choose_split(input, split, "test", encoding)
     _, _, rows = task.read_stream(input, text_column=text_column, label_column=None, encoding=encoding,
-                                  need_label=False)
+                                  need_label=False, **({"split": split} if split else {}))
     written = 0
     with open(output, "w", newline="", encoding="utf-8") as f:
         writer = None

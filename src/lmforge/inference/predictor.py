@@ -28,12 +28,14 @@ DEFAULT_MAX_BATCH = 64
 
 
 def batched_logits(forward: Callable[[dict], np.ndarray], encoded: Sequence[Sequence[int]], pad_id: int,
-                   max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH) -> np.ndarray:
-    """Logits for every encoded text, computed in length-sorted batches, returned in input order."""
+                   max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH,
+                   numpy: bool = False) -> np.ndarray:
+    """Logits for every encoded text, computed in length-sorted batches, returned in input order.
+    ``numpy``: batches of numpy arrays rather than torch tensors (backends that run without torch)."""
     lengths = [len(ids) for ids in encoded]
     out: np.ndarray | None = None
     for indices in sorted_batches(lengths, max_tokens, max_batch):
-        logits = forward(pad_batch([encoded[i] for i in indices], pad_id))
+        logits = forward(pad_batch([encoded[i] for i in indices], pad_id, numpy=numpy))
         if out is None:
             out = np.empty((len(encoded), logits.shape[-1]), dtype=np.float32)
         out[indices] = logits
@@ -44,10 +46,14 @@ class Predictor:
     """Inference on any artifact lmforge can load, for its task. Thread-compatible, not thread-safe."""
 
     def __init__(self, backend, tokenizer, labels: list[str], max_length: int,
-                 max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH, task=None):
+                 max_tokens: int = DEFAULT_MAX_TOKENS, max_batch: int = DEFAULT_MAX_BATCH, task=None, *,
+                 truncation: str = "head", temperature: float = 1.0, abstain: dict | None = None):
         self.backend, self.tokenizer, self.labels = backend, tokenizer, labels
         self.max_length, self.max_tokens, self.max_batch = max_length, max_tokens, max_batch
         self.task = task or get_task(None)
+        self.truncation = truncation      # "head" or "head+tail" (lmforge.data.truncation)
+        self.temperature = temperature    # fitted on dev by finetune (manifest calibration), 1 = raw softmax
+        self.abstain = abstain            # {"label", "threshold"} from the manifest, or None
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, backend: str = "auto", **kwargs) -> Predictor:
@@ -61,21 +67,61 @@ class Predictor:
         task = task_for_artifact(model_dir)
         engine = load_backend(model_dir, backend, device, task)
         labels = engine.labels
-        max_length = manifest.get("config", {}).get("max_length") or min(engine.max_positions, 512)
-        return cls(engine, load_tokenizer(model_dir), labels, max_length, task=task, **kwargs)
+        config = manifest.get("config", {})
+        max_length = config.get("max_length") or min(engine.max_positions, 512)
+        tokenizer = getattr(engine, "tokenizer", None) or load_tokenizer(model_dir)  # the baseline brings its own
+        return cls(engine, tokenizer, labels, max_length, task=task, truncation=config.get("truncation") or "head",
+                   temperature=float(manifest.get("calibration", {}).get("temperature") or 1.0),
+                   abstain=manifest.get("abstain"), **kwargs)
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        if self.truncation == "head+tail":
+            from lmforge.data.truncation import encode_texts
+
+            return encode_texts(self.tokenizer, texts, self.max_length, self.truncation)[0]
         return self.task.encode(self.tokenizer, texts, self.max_length)[0]
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """(N, num_labels) float32 logits in input order."""
         return batched_logits(self.backend.forward, self.encode(texts), self.tokenizer.pad_token_id,
-                              self.max_tokens, self.max_batch)
+                              self.max_tokens, self.max_batch, numpy=getattr(self.backend, "accepts_numpy", False))
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities: softmax(logits / temperature)."""
+        return softmax(logits / self.temperature)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, num_labels) class probabilities (classification tasks)."""
-        return softmax(self.logits(texts))
+        """(N, num_labels) class probabilities (classification tasks; temperature-scaled when calibrated)."""
+        return self.probabilities(self.logits(texts))
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities: softmax(logits / temperature)."""
+        return softmax(logits / self.temperature)
+
+    def answer(self, row: np.ndarray) -> tuple[str, int]:
+        """The label to return for one row of probabilities (the abstain label below the threshold)."""
+        best = int(row.argmax())
+        if self.abstain and row[best] < self.abstain["threshold"]:
+            return self.abstain["label"], best
+        return self.labels[best], best
+
+    def results(self, logits: np.ndarray) -> list[dict]:
+        """The serving shape of :meth:`predict`'s answers, for logits already computed."""
+        if self.temperature == 1.0 and not self.abstain:
+            return self.task.results(logits, self.labels)
+        return [{"label": p.label, "score": p.score, "scores": p.scores} for p in self._calibrated(logits)]
+
+    def _calibrated(self, logits: np.ndarray) -> list[Prediction]:
+        out = []
+        for row in self.probabilities(logits):
+            label, best = self.answer(row)
+            out.append(Prediction(label, float(row[best]), {name: float(p) for name, p in zip(self.labels, row)}))
+        return out
 
     def predict(self, texts: Sequence[str]) -> list:
-        """One prediction per input, as the task makes them (a :class:`Prediction` for a classifier)."""
-        return self.task.postprocess(self.logits(texts), self.labels)
+        """One prediction per input, as the task makes them (a :class:`Prediction` for a classifier), with
+        the artifact's temperature and abstain threshold applied."""
+        logits = self.logits(texts)
+        if self.temperature == 1.0 and not self.abstain:
+            return self.task.postprocess(logits, self.labels)
+        return self._calibrated(logits)

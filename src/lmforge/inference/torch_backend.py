@@ -10,12 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from lmforge.models.cls_forward import cls_logits, supports_cls_forward
+# torch is imported when a torch backend is built, not here: the backend table imports this module, and
+# predicting with ONNX (or lmforge.inference.quick's NumPy path) must not pay for importing torch.
 
 
 def default_device() -> str:
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -29,6 +31,7 @@ class TorchBackend:
     name = "torch"
 
     def __init__(self, model_dir: Path, device: str | None = None, model=None, task=None):
+        from lmforge.models.cls_forward import supports_cls_forward
         from lmforge.tasks import task_for_artifact
 
         self.device = device or default_device()
@@ -42,10 +45,14 @@ class TorchBackend:
         # BERT sequence classifiers: the last layer for [CLS] only, same logits
         self.cls_only = self.task.name == "text-classification" and supports_cls_forward(self.model)
 
-    @torch.inference_mode()
     def forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
+        import torch
+
+        from lmforge.models.cls_forward import cls_logits
+
         batch = {k: v.to(self.device) for k, v in batch.items()}
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda")):
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16,
+                                                    enabled=self.device.startswith("cuda")):
             if self.cls_only and batch.keys() == {"input_ids", "attention_mask"}:
                 logits = cls_logits(self.model, batch["input_ids"], batch["attention_mask"])
             else:

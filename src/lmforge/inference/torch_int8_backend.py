@@ -16,8 +16,6 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import torch
-
 from lmforge.artifacts import read_manifest
 from lmforge.inference.torch_backend import TorchBackend
 
@@ -32,6 +30,7 @@ def is_torch_int8(model_dir: Path) -> bool:
 
 def quantize_linear_layers(model: torch.nn.Module, keep_fp32: tuple[str, ...] = ()) -> torch.nn.Module:
     """``model`` with every ``nn.Linear`` int8-quantized, except modules whose name starts with ``keep_fp32``."""
+    import torch
     from torch.ao.quantization import quantize_dynamic
 
     names = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)
@@ -56,8 +55,9 @@ class TorchInt8Backend(TorchBackend):
         model = quantize_linear_layers(model, tuple(recipe.get("keep_fp32", ())))
         super().__init__(model_dir, "cpu", model=model, task=task)
 
-    @torch.inference_mode()
     def forward(self, batch):
-        with warnings.catch_warnings():
+        import torch
+
+        with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return super().forward(batch)

@@ -61,14 +61,15 @@ def quiet_transformers():
     """Silence transformers' load reports (expected missing head weights) for the duration."""
     from transformers.utils import logging as hf_logging
 
-    before = hf_logging.get_verbosity()
+    before, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
         yield
     finally:
         hf_logging.set_verbosity(before)
-        hf_logging.enable_progress_bar()
+        if bars:  # as it was: under --quiet they stay off
+            hf_logging.enable_progress_bar()
 
 
 def load_tokenizer(model_dir: Path):

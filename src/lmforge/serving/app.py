@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,13 +33,16 @@ from lmforge.artifacts import read_manifest
 from lmforge.errors import LmforgeError, ServingError
 from lmforge.inference.predictor import Predictor
 from lmforge.tasks.text_classification import softmax
+from lmforge.serving import access
 from lmforge.serving.batcher import BatchStats, DynamicBatcher
+from lmforge.serving.generation_service import (CAUSAL_LM, CLASSIFICATION, EmbeddingService, GenerationService, artifact_task,
+                                                load_services)
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
 from lmforge.serving.metrics import ServerMetrics
 from lmforge.serving import schemas
-from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, InputsRequest, ModelCard,
-                                     TEIPrediction, TEIPredictRequest)
+from lmforge.serving.schemas import ClassifyRequest, ClassifyResponse, ErrorResponse, InputsRequest, ModelCard
+from lmforge.serving.redaction import RequestPrivacy
 from lmforge.serving.settings import ServeConfig
 
 log = logging.getLogger("lmforge.serving")
@@ -61,10 +65,19 @@ class ServingState:
     load_error: str | None = None
     draining: bool = False
     card: dict = field(default_factory=dict)
+    task: str = "classification"  # or causal-lm / embedding (serving.generation_service.artifact_task)
+    generation: GenerationService | None = None
+    embeddings: EmbeddingService | None = None
+    privacy: RequestPrivacy = field(default_factory=RequestPrivacy)
+    started: float = field(default_factory=time.time)
+
+    @property
+    def loaded(self) -> bool:
+        return self.batcher is not None or self.generation is not None or self.embeddings is not None
 
     @property
     def ready(self) -> bool:
-        return self.batcher is not None and not self.draining
+        return self.loaded and not self.draining
 
 
 def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, predictor: Predictor | None = None
@@ -74,6 +87,10 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     config = (config or ServeConfig()).validate()
     metrics = ServerMetrics()
     state = ServingState(Path(model_dir), config, metrics, KeyStore(model_dir))
+    # What the artifact is for decides its routes (and so its OpenAPI schema): read from files, no model load.
+    state.task = CLASSIFICATION if predictor is not None else artifact_task(state.model_dir)
+    state.privacy = RequestPrivacy(config.redact_pii, config.request_log, config.pii_kinds, config.pii_region,
+                                   counter=metrics.pii_redacted)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -87,6 +104,9 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
             await loading
             if state.batcher is not None:
                 await asyncio.to_thread(state.batcher.stop, config.graceful_timeout_s)
+            for service in (state.generation, state.embeddings):
+                if service is not None:
+                    await asyncio.to_thread(service.stop, config.graceful_timeout_s)
             state.keys.close()
 
     app = FastAPI(title="lmforge", version=_version(), lifespan=lifespan,
@@ -96,6 +116,14 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     _add_error_handlers(app)
     _add_routes(app, state)
     _add_task_route(app, state, predictor)
+    from lmforge.serving.openai_routes import openai_router
+    from lmforge.serving.tei_routes import tei_router
+
+    classifier = state.task == CLASSIFICATION
+    embeddings = not classifier and (state.task != CAUSAL_LM or config.embedding_model != "none")
+    app.include_router(openai_router(state, generation=state.task == CAUSAL_LM, embeddings=embeddings))
+    app.include_router(tei_router(state, lambda request, items, truncate: _infer(request, state, items, truncate),
+                                  classifier=classifier, embeddings=embeddings))
     _document_limits(app, config)
     app.add_middleware(ServingMiddleware, max_body_bytes=config.max_body_bytes, metrics=metrics)
     return app
@@ -118,6 +146,9 @@ def _version() -> str:
 
 async def _load(state: ServingState, predictor: Predictor | None) -> None:
     config = state.config
+    if state.task != CLASSIFICATION:
+        await _load_services(state)
+        return
     try:
         if predictor is None:
             predictor = await asyncio.to_thread(_load_predictor, state.model_dir, config)
@@ -131,6 +162,29 @@ async def _load(state: ServingState, predictor: Predictor | None) -> None:
         state.batcher = batcher.start()
         state.metrics.ready.set(1)
         log.info("model %s loaded (%s backend); ready", state.model_dir, predictor.backend.name)
+    except Exception as e:  # noqa: BLE001 - reported by /ready, and logged, instead of killing the worker
+        state.load_error = f"{type(e).__name__}: {e}"
+        log.error("could not load %s: %s", state.model_dir, state.load_error)
+
+
+async def _load_services(state: ServingState) -> None:
+    """A generator (with an embedding model beside it) or an embedding model: see generation_service."""
+    try:
+        generation, embeddings = await asyncio.to_thread(load_services, state.model_dir, state.task, state.config,
+                                                         state.metrics)
+        manifest = read_manifest(state.model_dir)
+        name = (generation.engine.name if generation else manifest.get("name") or state.model_dir.name)
+        state.card = {"name": name, "task": state.task, "labels": [], "metrics": manifest.get("metrics", {}),
+                      "backend": generation.engine.backend if generation else "torch",
+                      "max_length": generation.engine.max_len if generation else embeddings.encoder.max_length,
+                      "embedding_model": embeddings.encoder.name if embeddings else None,
+                      "cost": manifest.get("cost"), "sha256": manifest.get("source", {}).get("sha256"),
+                      "limits": {"max_texts": state.config.max_texts, "max_chars": state.config.max_chars,
+                                 "max_new_tokens": state.config.max_new_tokens,
+                                 "max_body_bytes": state.config.max_body_bytes, "timeout_s": state.config.timeout_s}}
+        state.generation, state.embeddings = generation, embeddings
+        state.metrics.ready.set(1)
+        log.info("%s model %s loaded; ready", state.task, state.model_dir)
     except Exception as e:  # noqa: BLE001 - reported by /ready, and logged, instead of killing the worker
         state.load_error = f"{type(e).__name__}: {e}"
         log.error("could not load %s: %s", state.model_dir, state.load_error)
@@ -193,7 +247,8 @@ def _document_limits(app: FastAPI, config: ServeConfig) -> None:
         texts = {"type": "array", "items": text, "minItems": 1, "maxItems": config.max_texts}
         components = schema["components"]["schemas"]
         components["ClassifyRequest"]["properties"]["texts"].update(texts)
-        components["TEIPredictRequest"]["properties"]["inputs"]["anyOf"] = [text, texts]
+        if "TokenizeRequest" in components:  # TEI's /tokenize: a text or a list of texts, same limits
+            components["TokenizeRequest"]["properties"]["inputs"]["anyOf"] = [text, texts]
         return schema
 
     app.openapi = openapi
@@ -255,24 +310,25 @@ def _api_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def _infer(request: Request, state: ServingState, texts: list[str], truncate: bool = True,
-                 checked: bool = False) -> tuple[np.ndarray, int, Admission | None]:
-    """(len(texts), num_labels) logits, tokens used, and the key's admission (its headers go on the response)."""
-    if not state.ready:
-        if state.load_error:
-            raise ServingError(f"the model could not be loaded ({state.load_error})", status=503,
-                               headers={"Retry-After": "30"})
-        reason = "shutting down" if state.draining else "loading the model"
-        raise ServingError(f"the server is {reason}; retry shortly", status=503, headers={"Retry-After": "1"})
+async def _infer(request: Request, state: ServingState, texts: list[str | tuple[str, str]], truncate: bool = True
+                 ) -> tuple[np.ndarray, int, Admission | None]:
+    """(len(texts), num_labels) logits, tokens used, and the key's admission (its headers go on the response).
+    An item may be a (text, text) pair (TEI's sentence-pair input)."""
+    access.require_ready(state, state.batcher)
     config, predictor = state.config, state.predictor
-    if not checked:  # sentence pairs are checked side by side by their route
+    flat = [s for t in texts for s in ((t,) if isinstance(t, str) else t)]
+    if len(texts) > config.max_texts:
         check_texts(texts, config.max_texts, config.max_chars)
+    check_texts(flat, len(flat), config.max_chars)
     key = None
     if state.keys.keys_exist():
         key = _api_key(request)
         state.keys.authenticate(key)  # 401 before any work is done for an unknown caller
+    # --redact-pii: placeholders for the log, and for the model with "model"
+    texts, redacted = state.privacy.for_model(texts)
+    request.scope.setdefault("state", {})["redacted_texts"] = redacted
     encode = _encoder(predictor, truncate)
-    encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, texts)) > OFF_LOOP_CHARS
+    encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, flat)) > OFF_LOOP_CHARS
                else encode(texts))
     tokens = sum(map(len, encoded))
     # Admission writes to SQLite (BEGIN IMMEDIATE): in a thread, so another worker holding the write lock for a
@@ -290,13 +346,29 @@ async def _infer(request: Request, state: ServingState, texts: list[str], trunca
     return logits, tokens, admission
 
 
+def _encode_items(tokenizer, items: list, max_length: int) -> list[list[int]]:
+    """Token ids of texts and (text, text) pairs, in order (pairs through the tokenizer's pair template)."""
+    singles = [i for i, t in enumerate(items) if isinstance(t, str)]
+    pairs = [i for i, t in enumerate(items) if not isinstance(t, str)]
+    out: list = [None] * len(items)
+    if singles:
+        for i, ids in zip(singles, tokenizer([items[i] for i in singles], truncation=True,
+                                             max_length=max_length)["input_ids"]):
+            out[i] = ids
+    if pairs:
+        for i, ids in zip(pairs, tokenizer([items[i][0] for i in pairs], [items[i][1] for i in pairs],
+                                           truncation=True, max_length=max_length)["input_ids"]):
+            out[i] = ids
+    return out
+
+
 def _encoder(predictor: Predictor, truncate: bool):
     if truncate:
-        return predictor.encode
+        return lambda items: _encode_items(predictor.tokenizer, items, predictor.max_length)
     limit = predictor.max_length
 
-    def encode_strict(texts: list[str]) -> list[list[int]]:
-        encoded = predictor.tokenizer(list(texts), truncation=True, max_length=limit + 1)["input_ids"]
+    def encode_strict(texts: list) -> list[list[int]]:
+        encoded = _encode_items(predictor.tokenizer, texts, limit + 1)
         for i, ids in enumerate(encoded):
             if len(ids) > limit:
                 raise LimitExceeded(f"inputs[{i}] is longer than the model's {limit} tokens; send truncate=true "
@@ -314,7 +386,8 @@ def _add_task_route(app: FastAPI, state: ServingState, predictor: Predictor | No
         task = predictor.task if predictor is not None else task_for_artifact(state.model_dir)
     except LmforgeError:
         return  # an unknown task: /ready reports the load error
-    if task.serving_route == "/v1/classify":
+    if state.task != CLASSIFICATION or task.serving_route == "/v1/classify" or not hasattr(schemas,
+                                                                                          task.response_schema):
         return
     pairs = task.name.startswith("pair-")
     wanted, other = ("pairs", "texts") if pairs else ("texts", "pairs")
@@ -327,11 +400,9 @@ def _add_task_route(app: FastAPI, state: ServingState, predictor: Predictor | No
             raise ServingError(f"this {task.name} model reads '{wanted}', not '{other}': send "
                                + ('{"pairs": [["first", "second"], ...]}' if pairs else '{"texts": ["...", ...]}'),
                                status=422)
-        if pairs:
-            for side in zip(*inputs) if inputs else ((),):
-                check_texts(list(side), state.config.max_texts, state.config.max_chars, field="pairs")
-        logits, tokens, admission = await _infer(request, state, [tuple(x) for x in inputs] if pairs else inputs,
-                                                 checked=pairs)
+        if not inputs:
+            check_texts([], state.config.max_texts, state.config.max_chars, field=wanted)  # 422: empty
+        logits, tokens, admission = await _infer(request, state, [tuple(x) for x in inputs] if pairs else inputs)
         results = state.predictor.task.results(logits, state.predictor.labels)
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
@@ -342,23 +413,11 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
     async def classify(body: ClassifyRequest, request: Request):
         """Classify texts: the most probable label, its probability and every class's, per text, in order."""
         logits, tokens, admission = await _infer(request, state, body.texts)
-        results = state.predictor.task.results(logits, state.predictor.labels)
+        results = state.predictor.results(logits)  # temperature and abstain applied
+        state.privacy.log(_request_id(request), "/v1/classify", body.texts,
+                          request.scope["state"].get("redacted_texts"), [r.get("label") for r in results])
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
-
-    @app.post("/predict", response_model=list[TEIPrediction] | list[list[TEIPrediction]], responses=ERRORS,
-              tags=["predict"])
-    async def predict(body: TEIPredictRequest, request: Request):
-        """Text-Embeddings-Inference compatible: one text → a list of {label, score} (best first); a list of
-        texts → one such list per text."""
-        single = isinstance(body.inputs, str)
-        texts = [body.inputs] if single else body.inputs
-        logits, _, admission = await _infer(request, state, texts, truncate=body.truncate)
-        values = logits if body.raw_scores else softmax(logits)
-        labels = state.predictor.labels
-        out = [[{"label": labels[j], "score": float(row[j])} for j in np.argsort(-row, kind="stable").tolist()]
-               for row in values]
-        return JSONResponse(out[0] if single else out, headers=admission.headers if admission else None)
 
     @app.get("/health", tags=["operations"])
     async def health():
@@ -393,9 +452,16 @@ def _add_routes(app: FastAPI, state: ServingState) -> None:
     async def index():
         return HTMLResponse(page)
 
+    if state.task == CAUSAL_LM:
+        chat_page = (STATIC / "chat.html").read_text()
+
+        @app.get("/chat", response_class=HTMLResponse, include_in_schema=False)
+        async def chat():
+            return HTMLResponse(chat_page)
+
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str, request: Request):
-        types = {"app.js": "text/javascript", "style.css": "text/css"}
+        types = {"app.js": "text/javascript", "style.css": "text/css", "chat.js": "text/javascript"}
         if name not in types:
             return _error(request, 404, f"no static file '{name}'", "validation")
         return Response((STATIC / name).read_bytes(), media_type=types[name])

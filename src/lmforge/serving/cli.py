@@ -53,7 +53,10 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("serve", help="serve a model over HTTP (dynamic batching, API keys, metrics)")
     p.add_argument("model", help="model directory (from `lmforge finetune` or `lmforge compress`)")
-    add_dataclass_flags(p, ServeConfig)
+    add_dataclass_flags(p, ServeConfig, skip=("redact_pii",))
+    p.add_argument("--redact-pii", nargs="?", const="logs", default="off", choices=("off", "logs", "model"),
+                   help="redact personal data in request texts: logs (bare flag: the request log gets placeholders), "
+                        "model (the model reads the redacted text too), off (default)")
     p.set_defaults(func=cmd_serve)
 
     p = subparsers.add_parser("keys", help="create, list and revoke API keys of a served model")

@@ -272,6 +272,13 @@ class KeyStore:
         self._record(conn, admission.name, utc_day(self.clock()), -1, -texts, -tokens)
         conn.execute("COMMIT")
 
+    def add_tokens(self, admission: Admission, tokens: int) -> None:
+        """Record tokens counted after admission (a generation's completion tokens)."""
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        self._record(conn, admission.name, utc_day(self.clock()), 0, 0, tokens)
+        conn.execute("COMMIT")
+
     @staticmethod
     def _record(conn: sqlite3.Connection, name: str, day: str, requests: int, texts: int, tokens: int) -> None:
         conn.execute("INSERT INTO usage (name, day, requests, texts, tokens) VALUES (?, ?, ?, ?, ?) "

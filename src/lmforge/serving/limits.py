@@ -17,7 +17,10 @@ from lmforge.errors import ServingError
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 KNOWN_ROUTES = frozenset({"/v1/classify", "/predict", "/health", "/ready", "/metrics", "/v1/model", "/", "/docs",
-                          "/openapi.json", "/static/app.js", "/static/style.css"})
+                          "/openapi.json", "/static/app.js", "/static/style.css",
+                          # generation, embeddings, TEI (openai_routes.py, tei_routes.py)
+                          "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/embed",
+                          "/rerank", "/tokenize", "/info", "/chat", "/static/chat.js"})
 
 
 class LimitExceeded(ServingError):

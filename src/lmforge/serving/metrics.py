@@ -35,6 +35,8 @@ class ServerMetrics:
         self.tokens = Counter("lmforge_tokens", "tokens classified (after truncation)", registry=r)
         self.key_requests = Counter("lmforge_key_requests", "admitted requests per API key", ["key"], registry=r)
         self.key_texts = Counter("lmforge_key_texts", "texts classified per API key", ["key"], registry=r)
+        self.pii_redacted = Counter("lmforge_pii_redacted", "personal data redacted from requests, by kind "
+                                    "(--redact-pii)", ["kind"], registry=r)
         self.ready = Gauge("lmforge_ready", "1 when the model is loaded and the server takes requests",
                            registry=r, multiprocess_mode="livemin")
 

@@ -63,6 +63,7 @@ class ModelCard(BaseModel):
     cost: dict | None = None
     limits: dict
     auth_required: bool
+    embedding_model: str | None = Field(None, description="the model behind /v1/embeddings and /embed")
 
 
 # --- regression and sentence-pair tasks (lmforge.tasks.regression, lmforge.tasks.sentence_pairs) -------------

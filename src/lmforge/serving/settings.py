@@ -32,10 +32,26 @@ class ServeConfig:
                                         "(anyone who reaches it can use the model)")
     access_log: bool = setting(False, "log every request to stdout (the metrics count them either way)")
     graceful_timeout_s: float = setting(30.0, "on SIGTERM, how long in-flight requests get to finish")
+    # generation (causal-LM artifacts) and embeddings
+    gen_slots: int = setting(8, "generations decoded together (continuous batching); more wait in the queue")
+    max_context: int = setting(2048, "tokens per generation, prompt included (the KV cache's length)")
+    max_new_tokens: int = setting(1024, "largest max_tokens a request may ask for (more: 422)")
+    int8: bool = setting(False, "generate with int8 weights (faster on CPU; text differs slightly from fp32)")
+    embedding_model: str | None = setting(None, "sentence-transformers directory for /v1/embeddings and /embed "
+                                                "beside a generator (default: the bundled all-MiniLM-L6-v2; "
+                                                "'none': no embeddings)")
+    redact_pii: str = setting("off", "redact personal data in request texts: logs (the request log gets "
+                                     "placeholders; a bare --redact-pii), model (the model reads them too) or off",
+                              choices=("off", "logs", "model"))
+    request_log: str | None = setting(None, "append each request's texts and labels to this JSONL file "
+                                            "(redacted with --redact-pii)")
+    pii_kinds: str | None = setting(None, "comma-separated kinds --redact-pii looks for (default: all)")
+    pii_region: str = setting("US", "country whose national phone formats --redact-pii accepts (Chinese "
+                                    "text is always checked for mainland numbers)")
 
     def validate(self) -> ServeConfig:
         problems = []
-        for name in ("workers", "max_batch_tokens", "max_batch_size", "max_queue", "max_texts", "max_chars",
+        for name in ("gen_slots", "max_context", "max_new_tokens", "workers", "max_batch_tokens", "max_batch_size", "max_queue", "max_texts", "max_chars",
                      "max_body_bytes"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -46,6 +62,8 @@ class ServeConfig:
             problems.append(f"timeout_s must be positive, got {self.timeout_s}")
         if not 0 <= self.port < 65536:
             problems.append(f"port must be in 0..65535, got {self.port}")
+        if self.redact_pii not in ("off", "logs", "model"):
+            problems.append(f"redact_pii must be off, logs or model, got '{self.redact_pii}'")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads must be at least 1, got {self.threads}")
         if problems:

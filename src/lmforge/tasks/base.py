@@ -38,11 +38,14 @@ class Task(Protocol):
     # --- data -------------------------------------------------------------------------------------------
     def read(self, path: str | Path, *, text_column: str | None, label_column: str | None,
              encoding: str) -> Any:
-        """A whole labelled file (training and dev sets), columns detected when not named."""
+        """A whole labelled file (training and dev sets), columns detected when not named. Tasks that read
+        multi-split sources (JSON documents, workbooks, split folders) also take ``split`` (a name, or None:
+        the one named like ``role``, "train" or "dev"); stages pass them only when set."""
 
     def read_stream(self, path: str | Path, *, text_column: str | None, label_column: str | None,
                     encoding: str, need_label: bool) -> tuple[str, str | None, Iterator[tuple[int, Any, Any]]]:
-        """(text column, label column, rows of (row number, input, gold or None)), streamed."""
+        """(text column, label column, rows of (row number, input, gold or None)), streamed. Optionally
+        ``split=``, as for :meth:`read`."""
 
     def label_space(self, train: Any) -> list[str]:
         """The ordered label names saved with the model (DataError when training needs more)."""

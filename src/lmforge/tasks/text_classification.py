@@ -70,11 +70,13 @@ class TextClassification:
     response_schema = "ClassifyResponse"
 
     # --- data -------------------------------------------------------------------------------------------
-    def read(self, path, *, text_column=None, label_column=None, encoding="utf-8") -> LabeledTexts:
-        return load_labeled_texts(path, text_column, label_column, encoding)
+    def read(self, path, *, text_column=None, label_column=None, encoding="utf-8", split=None,
+             role="train") -> LabeledTexts:
+        return load_labeled_texts(path, text_column, label_column, encoding, split=split, role=role)
 
-    def read_stream(self, path, *, text_column=None, label_column=None, encoding="utf-8", need_label=True):
-        return iter_texts(path, text_column, label_column, encoding, need_label=need_label)
+    def read_stream(self, path, *, text_column=None, label_column=None, encoding="utf-8", need_label=True,
+                    split=None):
+        return iter_texts(path, text_column, label_column, encoding, need_label=need_label, split=split)
 
     def label_space(self, train: LabeledTexts) -> list[str]:
         labels = LabelSet.from_labels(train.labels)

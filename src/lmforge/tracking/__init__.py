@@ -1,11 +1,13 @@
 """Tracking: every stage logs its run to MLflow, and a logging failure never breaks the stage.
 
     >>> from lmforge.tracking import log_stage
-    >>> log_stage("finetune", "runs/sst2", manifest)      # params, per-step metrics, manifest, reports, model
+    >>> log_stage("finetune", "runs/sst2", manifest)      # params, per-step metrics, manifest, small reports
 
-Where runs go: ``--tracking-uri`` (``lmforge --tracking-uri URI <command>``), else ``$LMFORGE_TRACKING_URI``
-or ``$MLFLOW_TRACKING_URI``, else MLflow's own default, an embedded SQLite file ``mlflow.db`` in the
-working directory (artifacts beside it in ``mlruns/``); ``mlflow ui`` in that directory shows them.
+The model is referenced (its directory and the weights' SHA-256 from the manifest), not copied, unless
+``--log-model`` (or ``LMFORGE_TRACKING_LOG_MODEL=1``) asks for a copy. Where runs go: ``--tracking-uri``
+(``lmforge --tracking-uri URI <command>``), else ``$LMFORGE_TRACKING_URI`` or ``$MLFLOW_TRACKING_URI``,
+else one SQLite file ``$LMFORGE_HOME/mlflow.db`` (``~/.lmforge`` by default; artifacts beside it in
+``mlruns/``), whatever the working directory; ``lmforge runs`` prints which.
 ``LMFORGE_TRACKING=off`` turns tracking off. MLflow is imported only when a run is logged (it takes
 seconds to import), and its telemetry is switched off: nothing reaches the network unless the URI says so.
 """

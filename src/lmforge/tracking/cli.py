@@ -31,6 +31,6 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=20, help="how many of the latest runs (default: 20)")
     p.add_argument("--compare", nargs="+", metavar="RUN", help="run ids (or prefixes) to compare")
     p.add_argument("--tracking-uri", dest="runs_tracking_uri", help="MLflow store (default: $LMFORGE_TRACKING_URI, $MLFLOW_TRACKING_URI "
-                   "or sqlite:///mlflow.db here)")
+                   "or $LMFORGE_HOME/mlflow.db, ~/.lmforge/mlflow.db by default)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_runs)

@@ -7,13 +7,15 @@ import logging
 import os
 from pathlib import Path
 
-from lmforge.tracking.store import experiment_name, local_artifact_root, tracking_uri
+from lmforge.tracking.store import experiment_name, local_artifact_root, log_model_by_default, tracking_uri
 
 # Files of a model directory that make up the model (what `from_pretrained` reads), logged under model/.
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
                "special_tokens_map.json", "model.onnx")
 REPORT_SUFFIXES = (".html", ".png", ".json")
 MAX_PARAM_CHARS = 500
+# Reports and plots above this size are referenced by path, not copied (a store should stay small).
+MAX_REPORT_BYTES = 2 << 20
 
 
 def import_mlflow():
@@ -126,17 +128,29 @@ def log_run(stage: str, output_dir, manifest: dict, params: dict, metrics: dict,
                         params=param_list[i:i + 100], tags=extra_tags if i == 0 else [])
         if manifest:
             c.log_dict(run_id, manifest, "manifest.json")
+        referenced = []
         for path in [Path(a) for a in artifacts]:
-            if path.is_dir():
-                c.log_artifacts(run_id, str(path), f"reports/{path.name}")
-            elif path.exists():
-                c.log_artifact(run_id, str(path), "reports")
-        if log_model if log_model is not None else os.environ.get("LMFORGE_TRACKING_LOG_MODEL", "1") != "0":
+            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+            for f in (f for f in files if f.exists()):
+                if f.stat().st_size > MAX_REPORT_BYTES:
+                    referenced.append(str(f.resolve()))
+                    continue
+                rel = f.parent.relative_to(path) if f != path else None
+                folder = "reports" if rel is None else f"reports/{path.name}" + ("" if rel == Path(".") else f"/{rel}")
+                c.log_artifact(run_id, str(f), folder)
+        if referenced:
+            c.set_tag(run_id, "lmforge.large_files", json.dumps(referenced)[:5000])
+        if log_model if log_model is not None else log_model_by_default():
             for name in MODEL_FILES:
                 if (output_dir / name).exists():
                     c.log_artifact(run_id, str(output_dir / name), "model")
             if (output_dir / "adapter").is_dir():
                 c.log_artifacts(run_id, str(output_dir / "adapter"), "model/adapter")
+        elif any((output_dir / name).exists() for name in MODEL_FILES):
+            # the model by reference: where it is and what its weights are (config.json: a few KB)
+            c.set_tag(run_id, "lmforge.model_dir", str(output_dir.resolve()))
+            if (output_dir / "config.json").exists():
+                c.log_artifact(run_id, str(output_dir / "config.json"), "model")
         c.set_terminated(run_id, "FINISHED")
     except BaseException:
         c.set_terminated(run_id, "FAILED")

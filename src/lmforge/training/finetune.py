@@ -24,8 +24,11 @@ from lmforge.artifacts import library_versions, read_manifest, save_classifier, 
 from lmforge.config import FinetuneConfig
 from lmforge.data.batching import length_bucketed_batches
 from lmforge.data.examples import LabeledTexts
+from lmforge.data.sources import find_split
 from lmforge.data.splitting import stratified_split
+from lmforge.data.truncation import encode_texts, truncate
 from lmforge.errors import ConfigError, DataError
+from lmforge.evaluation.calibration import abstain_record, calibration_record, softmax
 from lmforge.files import refuse_to_replace
 from lmforge.inference.predictor import batched_logits
 from lmforge.metering import Meter
@@ -33,6 +36,7 @@ from lmforge.models.pretrained import load_tokenizer, resolve_model_dir, transfo
 from lmforge.tasks import get_task
 from lmforge.threads import configure_threads
 from lmforge.tracking import log_stage
+from lmforge.training.adaptive import adapt, choose_truncation, profile_texts
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
@@ -55,8 +59,12 @@ def resolve_inputs(train: str | Path, dev: str | Path | None) -> tuple[Path, Pat
         found = {name: next((train / f"{name}{s}" for s in DATA_SUFFIXES if (train / f"{name}{s}").exists()), None)
                  for name in PREPARED_NAMES}
         if found["train"] is None:
-            raise DataError("is a directory without a train file", path=train,
-                            hint=f"pass a data file, or a directory holding train{{{','.join(DATA_SUFFIXES)}}}")
+            from lmforge.data.folders import DIRECTORY_HINT, folder_layout
+
+            if folder_layout(train) is not None:  # label folders or label files: the directory is the source
+                return train, Path(dev) if dev else None
+            raise DataError("is a directory without a train file or labelled folders", path=train,
+                            hint=DIRECTORY_HINT)
         return found["train"], Path(dev) if dev else found["dev"]
     return train, Path(dev) if dev else None
 
@@ -96,12 +104,36 @@ def prepare_output(output: Path, resume: bool, overwrite: bool) -> None:
     output.mkdir(parents=True, exist_ok=True)
 
 
-def check_resume_config(output: Path, cfg: FinetuneConfig) -> None:
+# Settings that do not change what a run computes: a --resume may give them anew. Any other setting given
+# with a different value than the interrupted run's is a real conflict.
+FREE_ON_RESUME = ("checkpoint_every", "threads", "price_per_hour")
+
+
+def resume_config(output: Path, cfg: FinetuneConfig, given: set[str] | None) -> FinetuneConfig:
+    """The interrupted run's settings, with the ``given`` ones (None: all of ``cfg``) that may change applied.
+    A given setting that would change the result is a ConfigError naming each one, old and new."""
     saved = read_manifest(output / "checkpoints").get("config")
-    if saved is not None and saved != cfg.to_dict():
-        changed = sorted(k for k in saved if saved.get(k) != cfg.to_dict().get(k))
-        raise ConfigError(f"--resume with different settings than the interrupted run ({', '.join(changed)}); "
-                          "resume with the same settings, or pass --overwrite to start again")
+    if saved is None:
+        return cfg
+    wanted = cfg.to_dict()
+    names = set(wanted) if given is None else set(given) & set(wanted)
+    names -= {k for k in names if wanted[k] is None}  # unset: the interrupted run's (adaptive) choice stands
+    conflicts = sorted(k for k in names if k in saved and k not in FREE_ON_RESUME and saved[k] != wanted[k])
+    if conflicts:
+        changes = ", ".join(f"{k} {saved[k]!r} → {wanted[k]!r}" for k in conflicts)
+        raise ConfigError(f"--resume with settings that change the result of the interrupted run ({changes}); "
+                          "resume without them (the run's own settings are reused), or pass --overwrite to "
+                          "start again")
+    known = {k: v for k, v in saved.items() if k in wanted}  # a setting lmforge no longer has is dropped
+    return FinetuneConfig.from_dict({**wanted, **known, **{k: wanted[k] for k in names if k in FREE_ON_RESUME}})
+
+
+def check_max_length(max_length: int, model, model_dir: Path) -> None:
+    """A --max-length past the model's position embeddings would fail inside the forward pass; say so first."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is not None and max_length > positions:
+        raise ConfigError(f"--max-length {max_length} is beyond the {positions} positions of the model "
+                          f"({model_dir.name}); pass --max-length {positions} or less")
 
 
 def freeze_lower_layers(model, count: int | None) -> None:
@@ -184,23 +216,77 @@ def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, e
         model=model,
         batches=lambda epoch: length_bucketed_batches(lengths, cfg.batch_size, cfg.seed, epoch),
         collate=lambda indices: task.collate(enc_train, y_train_t, indices, pad_id),
-        loss=task.loss, evaluate=evaluate, metric=task.primary_metric)
+        loss=task.loss, evaluate=evaluate, metric=task.primary_metric,
+        lr_scale=head_lr_scale(cfg, newly_initialized) if cfg.method == "full" else None)
     return plan, model
+
+
+def head_lr_scale(cfg: FinetuneConfig, newly_initialized: list[str]):
+    """Per-parameter lr multiplier: ``head_lr / lr`` for the head (new weights and the pooler), else 1."""
+    if not cfg.head_lr or cfg.head_lr == cfg.lr:
+        return None
+    head = set(newly_initialized)
+    scale = cfg.head_lr / cfg.lr
+    return lambda name: scale if name in head or ".pooler." in f".{name}" else 1.0
+
+
+def unknown_share(encoded: list[list[int]], unk_id: int | None) -> float | None:
+    """Share of tokens the tokenizer could not represent (high for scripts its vocabulary lacks)."""
+    if unk_id is None:
+        return None
+    total = sum(len(ids) - 2 for ids in encoded)  # [CLS] and [SEP] are never unknown
+    return sum(ids.count(unk_id) for ids in encoded) / max(1, total)
+
+
+ADAPTIVE_TASKS = ("text-classification",)
+FIXED_DEFAULTS = {"epochs": 2, "max_length": 128, "truncation": "head"}  # tasks without adaptive rules
+
+
+def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> tuple[FinetuneConfig, dict]:
+    """The unset settings, chosen from the data (:mod:`lmforge.training.adaptive`), and why."""
+    import dataclasses
+
+    if task.name not in ADAPTIVE_TASKS:
+        filled = {k: v for k, v in FIXED_DEFAULTS.items() if getattr(cfg, k) is None}
+        return dataclasses.replace(cfg, **filled).resolved(), {}
+    full, lengths = encode_texts(tokenizer, train_data.texts, 1 << 30)  # untruncated
+    cfg, decisions = adapt(cfg, profile_texts(train_data.texts, train_data.labels, lengths,
+                                              unknown_share(full, tokenizer.unk_token_id)),
+                           getattr(model.config, "max_position_embeddings", 512))
+    return choose_truncation(cfg, lengths, decisions).resolved(), decisions
+
+
+def encode_split(task, tokenizer, data, labels, cfg: FinetuneConfig):
+    """(token ids, targets, texts truncated); head+tail truncation when the recipe chose it."""
+    if cfg.truncation != "head+tail":
+        return task.encode_examples(tokenizer, data, labels, cfg.max_length)
+    ids, lengths = encode_texts(tokenizer, data.texts, cfg.max_length, cfg.truncation)
+    return ids, task.targets(data, labels), sum(1 for n in lengths if n > cfg.max_length)
+
+
+def saved_model_logits(model_dir: Path, encoded: list[list[int]], pad_id: int, task) -> np.ndarray:
+    """(N, K) logits of the saved classifier on ``encoded`` (dev): what calibration is fitted to."""
+    from lmforge.inference.torch_backend import TorchBackend
+
+    return batched_logits(TorchBackend(model_dir, task=task).forward, encoded, pad_id)
 
 
 def finetune(train: str | Path, output: str | Path, dev: str | Path | None = None,
              config: FinetuneConfig | None = None, *, resume: bool = False, overwrite: bool = False,
-             quiet: bool = False) -> FinetuneResult:
-    """Fine-tune a model for ``config.task`` on ``train`` and write a standard model directory to ``output``."""
+             quiet: bool = False, given: set[str] | None = None) -> FinetuneResult:
+    """Fine-tune a model for ``config.task`` on ``train`` and write a standard model directory to ``output``.
+
+    With ``resume``, the interrupted run's settings are reused; of ``config``, only the settings named in
+    ``given`` (None: all) are compared with them (see :func:`resume_config`)."""
     from accelerate import Accelerator
 
-    cfg = (config or FinetuneConfig()).resolved()
+    cfg = (config or FinetuneConfig()).validate()  # unset settings are chosen from the data below
     task = get_task(cfg.task)
     output = Path(output)
     train_path, dev_path = resolve_inputs(train, dev)
     prepare_output(output, resume, overwrite)
     if resume:
-        check_resume_config(output, cfg)
+        cfg = resume_config(output, cfg, given)
     accelerator = Accelerator(mixed_precision=choose_mixed_precision(cfg.precision),
                               cpu=not torch.cuda.is_available())
     main = accelerator.is_main_process
@@ -210,29 +296,44 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
 
     with Meter(carried.get("wall_s", 0.0), carried.get("cpu_s", 0.0)) as meter:
         train_data = task.read(train_path, text_column=cfg.text_column, label_column=cfg.label_column,
-                               encoding=cfg.encoding)
+                               encoding=cfg.encoding, **({"split": cfg.split} if cfg.split else {}))
         dev_split = None
-        if dev_path is not None:
-            dev_data = task.read(dev_path, text_column=train_data.text_column, label_column=train_data.label_column,
-                                 encoding=cfg.encoding)
+        # a --dev file, or TRAIN's own dev/val split when it is a multi-split source (JSON keys, sheets, folders)
+        source_dev = find_split(train_path, "dev", exclude=getattr(train_data, "split", None)) if dev_path is None else None
+        if dev_path is not None or source_dev is not None:
+            dev_data = task.read(dev_path or train_path, text_column=train_data.text_column,
+                                 label_column=train_data.label_column, encoding=cfg.encoding,
+                                 **({"split": source_dev, "role": "dev"} if source_dev else {}))
         else:
             train_data, dev_data, dev_split = split_dev(train_data, cfg)
         labels = task.label_space(train_data)
 
         model_dir = resolve_model_dir(cfg.model)
         tokenizer = load_tokenizer(model_dir)
-        enc_train, y_train, truncated = task.encode_examples(tokenizer, train_data, labels, cfg.max_length)
-        enc_dev, y_dev, _ = task.encode_examples(tokenizer, dev_data, labels, cfg.max_length)
         torch.manual_seed(cfg.seed)  # the new head's initialisation
         model, newly_initialized = task.build_model(model_dir, labels)
+        cfg, decisions = choose_settings(cfg, task, tokenizer, train_data, model)
+        check_max_length(cfg.max_length, model, model_dir)
+        enc_train, y_train, truncated = encode_split(task, tokenizer, train_data, labels, cfg)
+        enc_dev, y_dev, _ = encode_split(task, tokenizer, dev_data, labels, cfg)
 
+        if cfg.dp_epsilon is not None:  # refused before any work when DP-SGD cannot account for the settings
+            from lmforge.training.privacy import check_private_config, make_private
+
+            problems = check_private_config(cfg, len(enc_train), resume=resume, processes=accelerator.num_processes)
+            if problems:
+                raise ConfigError(problems)
         plan, export_model = build_plan(cfg, task, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev,
                                         y_dev, labels)
+        if cfg.dp_epsilon is not None:
+            plan = make_private(plan, cfg, len(enc_train), cfg.epochs)
         if main:  # what is needed to resume and to account for the run, before any step (a bad setting
             (output / "checkpoints").mkdir(parents=True, exist_ok=True)  # found above leaves nothing behind)
             write_manifest(output / "checkpoints", {"config": cfg.to_dict()})
         settings = LoopSettings(epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
+                                warmup_ratio=cfg.warmup_ratio,
+                                # under DP-SGD each example's gradient is clipped instead (dp_max_grad_norm)
+                                max_grad_norm=0.0 if plan.privacy is not None else cfg.max_grad_norm,
                                 eval_every=cfg.eval_every, patience=cfg.patience,
                                 checkpoint_every=cfg.checkpoint_every, quiet=quiet, resume=resume)
         torch.manual_seed(cfg.seed)  # dropout stream
@@ -276,8 +377,22 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         **meter.report(cfg.price_per_hour),
         "versions": library_versions(),
     }
+    if decisions:
+        manifest["adaptive"] = decisions
+    dev_logits = saved_model_logits(output, enc_dev, tokenizer.pad_token_id, task)
+    if isinstance(dev_logits, np.ndarray) and dev_logits.ndim == 2 and task.name in ADAPTIVE_TASKS:
+        y = np.asarray(y_dev)
+        manifest["calibration"] = calibration_record(dev_logits, y, fit=cfg.calibrate)
+        dev_probs = softmax(dev_logits / manifest["calibration"]["temperature"])
+        if (abstain := abstain_record(dev_probs, y, cfg.abstain_label, cfg.reject_below, cfg.target_precision)):
+            manifest["abstain"] = abstain
+    if plan.privacy is not None:
+        manifest["privacy"] = plan.privacy.report()
+        # a TF-IDF model of the same rows would be a non-private release of them
+        manifest["baseline"] = {"skipped": "not trained in a DP-SGD run (it would not be private)"}
     write_manifest(output, manifest)
-    task.baseline(output, manifest, train_data, dev_data)  # e.g. TF-IDF + logistic regression, priced
+    if plan.privacy is None:
+        task.baseline(output, manifest, train_data, dev_data)  # e.g. TF-IDF + logistic regression, priced
     log_stage("finetune", output, manifest)  # MLflow; a tracking failure is a warning, never an error
     shutil.rmtree(output / "checkpoints", ignore_errors=True)
     accelerator.wait_for_everyone()
