@@ -87,8 +87,11 @@ def test_round_trip(pair_models, name, tmp_path):
     # plain transformers, token_type_ids included: the tied segment embeddings give the same outputs
     model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    encoded = tokenizer([a for a, _ in pairs], [b for _, b in pairs], return_tensors="pt", padding=True,
-                        return_token_type_ids=True)
+    encoded = tokenizer([a for a, _ in pairs], [b for _, b in pairs], return_tensors="pt", padding=True)
+    # segment B as BERT tokenizers mark it (the tiny tokenizer's template leaves every id 0): 1 after the first [SEP]
+    after_sep = (encoded["input_ids"] == tokenizer.sep_token_id).int().cumsum(dim=1) - (
+        encoded["input_ids"] == tokenizer.sep_token_id).int()
+    encoded["token_type_ids"] = (after_sep > 0).long() * encoded["attention_mask"]
     assert encoded["token_type_ids"].max() == 1
     with torch.no_grad():
         plain = model(**encoded).logits.numpy()
