@@ -205,7 +205,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("lmforge.generation.cli", "generate text from a prompt with a causal LM (streams to the terminal)"),
     "federated": ("lmforge.federated.cli", "federated fine-tuning simulated on this machine (Flower, FedAvg)"),
     "chat": ("lmforge.generation.cli", "chat with an instruction model in the terminal (streaming, its chat template)"),
-    "tokenizer": ("lmforge.pretraining.cli", "train a tokenizer on a corpus (bpe, wordpiece, unigram, char)"),
+    "tokenizer": ("lmforge.pretraining.cli", "train a tokenizer on a corpus"),
     "pretrain": ("lmforge.pretraining.cli", "pretrain a masked or causal LM on unlabelled text (or continue one)"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--tracking-uri",)
