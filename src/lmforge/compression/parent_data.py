@@ -57,6 +57,9 @@ def parent_train_data(model_dir: Path) -> LabeledTexts:
     return data
 
 
-def label_ids(data: LabeledTexts, labels: list[str]) -> np.ndarray:
-    """``data``'s labels as ids in the model's label order; a label the model lacks is a DataError."""
+def label_ids(data: LabeledTexts, labels: list[str], task=None) -> np.ndarray:
+    """``data``'s labels as ids in the model's label order; a label the model lacks is a DataError. Another
+    ``task`` than text classification gives its own targets (a regression's numbers)."""
+    if task is not None and not isinstance(task, text_classification.TextClassification):
+        return task.targets(data, labels)
     return text_classification.label_ids(data, labels, "labelled like the parent's training set")

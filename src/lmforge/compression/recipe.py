@@ -57,7 +57,10 @@ def load_parent_torch(parent: Path):
 
 def sample_batch(tokenizer, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
     """A padded batch of real texts of mixed lengths (exercises padding in the parity check)."""
-    return dict(tokenizer(texts[:PARITY_SAMPLE], truncation=True, max_length=max_length, padding=True,
+    texts = list(texts[:PARITY_SAMPLE])
+    pairs = ([list(x) for x in zip(*texts)] if texts and isinstance(texts[0], tuple)  # sentence pairs: (a, b)
+             else [texts])
+    return dict(tokenizer(*pairs, truncation=True, max_length=max_length, padding=True,
                           return_tensors="pt", return_token_type_ids=False))
 
 

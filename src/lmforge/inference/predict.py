@@ -40,11 +40,14 @@ def predict_file(model_dir: str | Path, input: str | Path, output: str | Path, *
         writer = None
         if output.suffix.lower() == ".csv":
             writer = csv.writer(f)
-            writer.writerow(["row", "text", *task.prediction_columns(predictor.labels)])
         while chunk := list(islice(rows, CHUNK_ROWS)):
+            pair = isinstance(chunk[0][1], tuple)  # a sentence-pair task: one column per text
+            if writer is not None and not written:
+                writer.writerow(["row", *(("text_a", "text_b") if pair else ("text",)),
+                                 *task.prediction_columns(predictor.labels)])
             for (row, text, _), p in zip(chunk, predictor.predict([text for _, text, _ in chunk])):
                 if writer is not None:
-                    writer.writerow([row, text, *task.prediction_cells(p)])
+                    writer.writerow([row, *(text if pair else (text,)), *task.prediction_cells(p)])
                 else:
                     f.write(json.dumps({"row": row, "text": text, **task.prediction_row(p)}, ensure_ascii=False) + "\n")
                 written += 1

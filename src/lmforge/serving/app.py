@@ -41,8 +41,9 @@ from lmforge.serving.generation_service import (CAUSAL_LM, CLASSIFICATION, Embed
 from lmforge.serving.keys import Admission, KeyStore
 from lmforge.serving.limits import LimitExceeded, ServingMiddleware, check_texts, error_body
 from lmforge.serving.metrics import ServerMetrics
-from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, ModelCard, TagRequest,
-                                     TagResponse)
+from lmforge.serving import schemas
+from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, InputsRequest, ModelCard,
+                                     TagRequest, TagResponse)
 from lmforge.serving.redaction import RequestPrivacy
 from lmforge.serving.settings import ServeConfig
 
@@ -119,6 +120,7 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     tagger = state.task == CLASSIFICATION and \
         (predictor.task if predictor is not None else task_for_artifact(model_dir)).serving_route == "/v1/tag"
     _add_routes(app, state, tagger)
+    _add_task_route(app, state, predictor)
     from lmforge.serving.openai_routes import openai_router
     from lmforge.serving.tei_routes import tei_router
 
@@ -223,7 +225,9 @@ def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys
         except (OSError, json.JSONDecodeError):
             continue
         metrics[f"eval/{path.parent.name}"] = {k: evaluation[k] for k in
-                                               ("accuracy", "macro_f1", "expected_calibration_error", "f1", "conlleval_f1", "examples")
+                                               ("accuracy", "macro_f1", "expected_calibration_error", "f1",
+                                                                "conlleval_f1", "spearman", "pearson", "mae", "rmse",
+                                                                "examples")
                                                if k in evaluation}
         if "confusion_matrix" in evaluation and path.stat().st_mtime > newest:
             newest = path.stat().st_mtime
@@ -389,6 +393,37 @@ def _add_tag_route(app: FastAPI, state: ServingState) -> None:
         predictor = state.predictor
         results = predictor.task.results(logits, predictor.labels, inputs=body.texts, tokenizer=predictor.tokenizer,
                                          max_length=predictor.max_length)
+        return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
+                             "tokens": tokens}, headers=admission.headers if admission else None)
+
+
+def _add_task_route(app: FastAPI, state: ServingState, predictor: Predictor | None) -> None:
+    """The route of a task other than text classification (``/v1/score`` for regression, ``/v1/classify-pairs``
+    for pair classification): ``{"texts": [...]}`` or ``{"pairs": [[a, b], ...]}`` → the task's results."""
+    from lmforge.tasks import task_for_artifact
+
+    try:
+        task = predictor.task if predictor is not None else task_for_artifact(state.model_dir)
+    except LmforgeError:
+        return  # an unknown task: /ready reports the load error
+    if state.task != CLASSIFICATION or task.serving_route in ("/v1/classify", "/v1/tag") or not hasattr(schemas,
+                                                                                          task.response_schema):
+        return
+    pairs = task.name.startswith("pair-")
+    wanted, other = ("pairs", "texts") if pairs else ("texts", "pairs")
+
+    @app.post(task.serving_route, response_model=getattr(schemas, task.response_schema), responses=ERRORS,
+              tags=["predict"])
+    async def task_route(body: InputsRequest, request: Request):
+        inputs = getattr(body, wanted)
+        if inputs is None or getattr(body, other) is not None:
+            raise ServingError(f"this {task.name} model reads '{wanted}', not '{other}': send "
+                               + ('{"pairs": [["first", "second"], ...]}' if pairs else '{"texts": ["...", ...]}'),
+                               status=422)
+        if not inputs:
+            check_texts([], state.config.max_texts, state.config.max_chars, field=wanted)  # 422: empty
+        logits, tokens, admission = await _infer(request, state, [tuple(x) for x in inputs] if pairs else inputs)
+        results = state.predictor.task.results(logits, state.predictor.labels)
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
 

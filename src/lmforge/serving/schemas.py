@@ -89,3 +89,25 @@ class ModelCard(BaseModel):
     limits: dict
     auth_required: bool
     embedding_model: str | None = Field(None, description="the model behind /v1/embeddings and /embed")
+
+
+# --- regression and sentence-pair tasks (lmforge.tasks.regression, lmforge.tasks.sentence_pairs) -------------
+
+class InputsRequest(BaseModel):
+    """Texts for a single-text model, or ``[first, second]`` pairs for a sentence-pair (cross-encoder) model."""
+
+    model_config = ConfigDict(extra="forbid")
+    texts: list[str] | None = Field(None, description="texts (single-text models)", examples=[["a gorgeous film"]])
+    pairs: list[tuple[str, str]] | None = Field(None, description="[first, second] text pairs (sentence-pair models)",
+                                                examples=[[["A plane is taking off.", "An air plane is taking off."]]])
+
+
+class ScoreResult(BaseModel):
+    score: float = Field(..., description="the predicted number")
+
+
+class ScoreResponse(BaseModel):
+    results: list[ScoreResult]
+    model: str
+    request_id: str
+    tokens: int = Field(..., description="tokens processed (after truncation)")
