@@ -17,6 +17,8 @@ import random
 from collections import Counter
 from pathlib import Path
 
+from lmforge.data.checksums import luhn_complete, luhn_valid
+
 FIRST = ["James", "Maria", "Wei", "Aisha", "Oliver", "Sofia", "Mohammed", "Emma", "Lucas", "Priya", "Daniel",
          "Chloe", "Mateo", "Hannah", "Kenji", "Fatima", "Liam", "Olivia", "Noah", "Amelia", "Ivan", "Elena",
          "Carlos", "Grace", "Tomasz", "Ingrid", "Ahmed", "Yuki", "Samuel", "Zoe"]
@@ -48,20 +50,14 @@ def _digits(rng: random.Random, n: int) -> str:
     return "".join(rng.choice("0123456789") for _ in range(n))
 
 
-def _luhn_complete(prefix_and_body: str) -> str:
-    from lmforge.data.pii import luhn_valid
-
-    return next(prefix_and_body + str(d) for d in range(10) if luhn_valid(prefix_and_body + str(d)))
-
-
 def _card(rng: random.Random) -> str:
     brand = rng.choice(["visa", "mc", "amex"])
     if brand == "amex":
-        number = _luhn_complete(rng.choice(["34", "37"]) + _digits(rng, 12))
+        number = luhn_complete(rng.choice(["34", "37"]) + _digits(rng, 12))
         groups = [number[:4], number[4:10], number[10:]]
     else:
         prefix = "4" if brand == "visa" else rng.choice(["51", "52", "53", "54", "55"])
-        number = _luhn_complete(prefix + _digits(rng, 15 - len(prefix)))
+        number = luhn_complete(prefix + _digits(rng, 15 - len(prefix)))
         groups = [number[i:i + 4] for i in range(0, 16, 4)]
     return rng.choice([" ", "-", ""]).join(groups)
 
@@ -141,7 +137,7 @@ def labelled_pii_cases(n: int = 500, seed: int = 0) -> list[tuple[str, list[tupl
         if rng.random() < 0.25:
             template = rng.choice(NEGATIVES)
             text = template.format(n=_digits(rng, 3), n3=_digits(rng, 3), n8=_digits(rng, 8), d=rng.randint(0, 9),
-                                   bad=next(d for d in "0123456789" if not _luhn_ok(f"411111111111111{d}")))
+                                   bad=next(d for d in "0123456789" if not luhn_valid(f"411111111111111{d}")))
             cases.append((text, []))
             continue
         template, text, spans, pos = rng.choice(TEMPLATES), "", [], 0
@@ -163,12 +159,6 @@ def labelled_pii_cases(n: int = 500, seed: int = 0) -> list[tuple[str, list[tupl
             pos = end + 1
         cases.append((text, spans))
     return cases
-
-
-def _luhn_ok(number: str) -> bool:
-    from lmforge.data.pii import luhn_valid
-
-    return luhn_valid(number)
 
 
 def score_detector(redactor, cases) -> dict:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 
+from lmforge.data.checksums import luhn_complete
 from lmforge.data.chinese_pii import ID_CHECK, ID_WEIGHTS
 
 AREAS = ["110105", "110108", "310104", "310115", "440305", "440106", "510107", "330106", "320102", "420106",
@@ -127,12 +128,6 @@ def _digits(rng: random.Random, n: int) -> str:
     return str(rng.randint(1, 9)) + "".join(rng.choice("0123456789") for _ in range(n - 1))
 
 
-def _luhn_complete(body: str) -> str:
-    from lmforge.data.pii import luhn_valid
-
-    return next(body + str(d) for d in range(10) if luhn_valid(body + str(d)))
-
-
 def _id_number(rng: random.Random, check: str = "right", birth: str = "valid") -> str:
     year, month, day = rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28)
     if birth == "invalid":
@@ -168,11 +163,11 @@ def _value(kind: str, form: str, rng: random.Random, split: str) -> str:
     if kind == "BANK_CARD":
         length = rng.choice([16, 19, 19])
         bin_ = rng.choice(UNIONPAY_BINS)
-        return _grouped(rng, _luhn_complete(bin_ + "".join(rng.choice("0123456789")
+        return _grouped(rng, luhn_complete(bin_ + "".join(rng.choice("0123456789")
                                                              for _ in range(length - len(bin_) - 1))))
     if kind == "CREDIT_CARD":
         prefix = rng.choice(["4", "51", "52", "53", "54", "55"])
-        return _grouped(rng, _luhn_complete(prefix + "".join(rng.choice("0123456789") for _ in range(15 - len(prefix)))))
+        return _grouped(rng, luhn_complete(prefix + "".join(rng.choice("0123456789") for _ in range(15 - len(prefix)))))
     if kind == "EMAIL":
         user = rng.choice([rng.choice(PINYIN), rng.choice(PINYIN) + str(rng.randint(1, 999)), _digits(rng, rng.randint(6, 10))])
         return f"{user}@{rng.choice(EMAIL_HOSTS)}"
@@ -183,14 +178,14 @@ def _value(kind: str, form: str, rng: random.Random, split: str) -> str:
 
 
 def _negative(template: str, rng: random.Random) -> str:
-    bad_card = _luhn_complete("622202" + "".join(rng.choice("0123456789") for _ in range(12)))
+    bad_card = luhn_complete("622202" + "".join(rng.choice("0123456789") for _ in range(12)))
     bad_card = bad_card[:-1] + str((int(bad_card[-1]) + rng.randint(1, 9)) % 10)
     fields = {f"d{n}": _digits(rng, n) for n in (3, 4, 5, 7, 11, 12, 13, 14, 20)}
     fields.update(dd=f"{rng.randint(1, 28):02d}", mm=f"{rng.randint(0, 59):02d}",
                   order18="2023" + "".join(rng.choice("0123456789") for _ in range(14)),
                   order19="3" + "".join(rng.choice("0123456789") for _ in range(18)),
-                  luhn19=_luhn_complete("6" + "".join(rng.choice("0123456789") for _ in range(17))),
-                  luhn16=_luhn_complete("62" + "".join(rng.choice("0123456789") for _ in range(13))),
+                  luhn19=luhn_complete("6" + "".join(rng.choice("0123456789") for _ in range(17))),
+                  luhn16=luhn_complete("62" + "".join(rng.choice("0123456789") for _ in range(13))),
                   badid=_id_number(rng, check="wrong"), baddate=_id_number(rng, birth="invalid"),
                   badcard=bad_card, ts=str(rng.randint(1_600_000_000, 1_750_000_000)),
                   ts_text=f"2024年{rng.randint(1, 12)}月{rng.randint(1, 28)}日 {rng.randint(0, 23):02d}:"
