@@ -97,9 +97,14 @@ def cmd_evaluate(args) -> None:
 
     m = api.evaluate(args.model, args.data, args.output, text_column=args.text_column,
                      label_column=args.label_column, encoding=args.encoding, backend=args.backend, split=args.split)
-    ci = m["confidence_intervals"]
-    print(f"accuracy {100 * m['accuracy']:.2f}% (95% CI {100 * ci['accuracy'][0]:.2f}–{100 * ci['accuracy'][1]:.2f}) "
-          f"macro-F1 {m['macro_f1']:.4f}  ECE {m['expected_calibration_error']:.4f}  on {m['examples']} examples")
+    if "accuracy" not in m.get("confidence_intervals", {}):  # not a single-label classifier: its top-level scores
+        scores = "  ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float))
+        print(f"{scores}  on {m['examples']} examples")
+    else:
+        ci = m["confidence_intervals"]
+        print(f"accuracy {100 * m['accuracy']:.2f}% "
+              f"(95% CI {100 * ci['accuracy'][0]:.2f}–{100 * ci['accuracy'][1]:.2f}) "
+              f"macro-F1 {m['macro_f1']:.4f}  ECE {m['expected_calibration_error']:.4f}  on {m['examples']} examples")
     print(f"report: {m['output']}/report.html")
 
 

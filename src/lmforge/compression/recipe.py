@@ -32,7 +32,7 @@ from lmforge.inference.onnx_backend import ONNX_FILE
 from lmforge.models.pretrained import load_tokenizer, weights_sha256
 from lmforge.tasks import task_for_artifact
 
-CARRIED_FROM_PARENT = ("kind", "task", "config", "labels", "inputs")
+CARRIED_FROM_PARENT = ("kind", "task", "config", "labels", "inputs", "decision")  # decision: Task.tune_decision
 PARITY_SAMPLE = 32
 
 

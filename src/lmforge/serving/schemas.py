@@ -111,3 +111,18 @@ class ScoreResponse(BaseModel):
     model: str
     request_id: str
     tokens: int = Field(..., description="tokens processed (after truncation)")
+
+
+# --- multi-label classification (lmforge.tasks.multi_label) ------------------------------------------------
+
+class MultiLabelResult(BaseModel):
+    labels: list[str] = Field(..., description="the labels whose score passes their dev-tuned threshold, best "
+                                               "first (the top label when none passes, if the model says so)")
+    scores: dict[str, float] = Field(..., description="every label's sigmoid score")
+
+
+class MultiLabelResponse(BaseModel):
+    results: list[MultiLabelResult]
+    model: str
+    request_id: str
+    tokens: int = Field(..., description="tokens processed (after truncation)")

@@ -15,6 +15,12 @@ The life cycle, and which member each stage calls::
     serve      serving_route + response_schema (a model in lmforge.serving.schemas) ← results(logits)
     compress   load_model ; onnx_outputs (export names and dynamic axes) ; agreement and score for the guard
     cost       primary_metric of the manifest's dev metrics
+
+Two optional members, for a task whose decision rule is fitted per model (multi-label thresholds):
+``tune_decision(dev_logits, dev_targets, labels) -> dict``, which finetune records as ``manifest["decision"]``
+(compress carries it to the compressed model), and ``for_artifact(manifest) -> Task``, the task bound to that
+record, which :func:`~lmforge.tasks.registry.task_for_artifact` returns (so predict, evaluate, serve and
+compress apply it).
 """
 
 from __future__ import annotations

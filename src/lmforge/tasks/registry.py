@@ -46,7 +46,12 @@ def task_name_of(manifest: dict) -> str:
 
 
 def task_for_artifact(model_dir: str | Path):
-    """The task of the model in ``model_dir``, as its manifest records it (ArtifactError for an unknown one)."""
+    """The task of the model in ``model_dir``, as its manifest records it (ArtifactError for an unknown one),
+    bound to what the artifact recorded for it when the task has a ``for_artifact(manifest)`` member."""
     from lmforge.artifacts import read_manifest
 
-    return get_task(task_name_of(read_manifest(model_dir)), error=ArtifactError)
+    manifest = read_manifest(model_dir)
+    task = get_task(task_name_of(manifest), error=ArtifactError)
+    # a task whose decision rule is fitted per model (multi-label thresholds) takes it from the manifest
+    bind = getattr(task, "for_artifact", None)
+    return bind(manifest) if bind is not None else task

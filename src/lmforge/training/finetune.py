@@ -389,6 +389,8 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         dev_probs = softmax(dev_logits / manifest["calibration"]["temperature"])
         if (abstain := abstain_record(dev_probs, y, cfg.abstain_label, cfg.reject_below, cfg.target_precision)):
             manifest["abstain"] = abstain
+    if hasattr(task, "tune_decision") and isinstance(dev_logits, np.ndarray) and dev_logits.ndim == 2:
+        manifest["decision"] = task.tune_decision(dev_logits, np.asarray(y_dev), labels)  # e.g. per-label thresholds
     if plan.privacy is not None:
         manifest["privacy"] = plan.privacy.report()
         # a TF-IDF model of the same rows would be a non-private release of them
