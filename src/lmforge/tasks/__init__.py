@@ -17,5 +17,6 @@ from lmforge.tasks import masked_lm, causal_lm  # noqa: E402,F401
 from lmforge.tasks import regression  # noqa: E402,F401
 from lmforge.tasks import sentence_pairs  # noqa: E402,F401
 from lmforge.tasks import token_classification  # noqa: E402,F401
+from lmforge.tasks import multi_label  # noqa: E402,F401
 
 __all__ = ["DEFAULT_TASK", "Task", "get_task", "known_tasks", "register_task", "task_for_artifact", "task_name_of"]
