@@ -36,7 +36,7 @@ class FinetuneConfig:
     method: str = setting("full", "what to train: full (all weights), lora (low-rank adapters via peft) "
                                   "or head (frozen backbone, cached features)", choices=METHODS)
     epochs: int | None = setting(None, "passes over the training data (default: chosen from the data so each "
-                                       "class is seen ~1000 times, 2–8 epochs; see manifest adaptive)")
+                                       "class is seen ~700 times, 2–8 epochs; see manifest adaptive)")
     batch_size: int = setting(32, "examples per optimizer step (global, across all processes)")
     lr: float | None = setting(None, "peak learning rate (default by method: full 5e-5, lora 5e-4, head 2e-3)")
     head_lr: float | None = setting(None, "full fine-tuning: peak learning rate of the classification head "

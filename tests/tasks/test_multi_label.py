@@ -278,7 +278,9 @@ def test_serving_route(tagged):
         assert {"praise", "cinema"} <= set(results[0]["labels"])
         assert client.post("/v1/classify-multi-label", json={"pairs": [["a", "b"]]}).status_code == 422
         assert client.post("/v1/classify-multi-label", json={"texts": []}).status_code == 422
-        assert "/v1/classify-multi-label" in client.get("/openapi.json").json()["paths"]
+        paths = client.get("/openapi.json").json()["paths"]
+        assert "/v1/classify-multi-label" in paths and "/v1/classify" not in paths  # no softmax route
+        assert client.post("/v1/classify", json={"texts": TEXTS}).status_code == 404
 
 
 def test_serving_route_fuzz(tagged):

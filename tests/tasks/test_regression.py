@@ -130,6 +130,7 @@ def test_serving_route(regressor):
         scores = [r["score"] for r in response.json()["results"]]
         assert len(scores) == 2 and scores[0] > scores[1]
         assert client.post("/v1/score", json={"pairs": [["a", "b"]]}).status_code == 422
+        assert client.post("/v1/classify", json={"texts": ["a"]}).status_code == 404  # no softmax over one score
         assert client.post("/v1/score", json={"texts": []}).status_code == 422
         assert "/v1/score" in client.get("/openapi.json").json()["paths"]
 

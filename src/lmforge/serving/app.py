@@ -116,15 +116,14 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
                               "<key>` once keys exist (`lmforge keys create`).")
     app.state.serving = state
     _add_error_handlers(app)
-    # a tagger (token classification) is served like a classifier but answers /v1/tag instead of /v1/classify
-    tagger = state.task == CLASSIFICATION and \
-        (predictor.task if predictor is not None else task_for_artifact(model_dir)).serving_route == "/v1/tag"
-    _add_routes(app, state, tagger)
+    # an encoder with a head answers its task's route: /v1/classify (softmax classes), /v1/tag, /v1/score, ...
+    route = _task_route(state, predictor)
+    _add_routes(app, state, route)
     _add_task_route(app, state, predictor)
     from lmforge.serving.openai_routes import openai_router
     from lmforge.serving.tei_routes import tei_router
 
-    classifier = state.task == CLASSIFICATION and not tagger
+    classifier = route == "/v1/classify"  # TEI's /predict and /rerank read softmax classes too
     embeddings = not classifier and (state.task != CAUSAL_LM or config.embedding_model != "none")
     app.include_router(openai_router(state, generation=state.task == CAUSAL_LM, embeddings=embeddings))
     app.include_router(tei_router(state, lambda request, items, truncate: _infer(request, state, items, truncate),
@@ -400,8 +399,6 @@ def _add_tag_route(app: FastAPI, state: ServingState) -> None:
 def _add_task_route(app: FastAPI, state: ServingState, predictor: Predictor | None) -> None:
     """The route of a task other than text classification (``/v1/score`` for regression, ``/v1/classify-pairs``
     for pair classification): ``{"texts": [...]}`` or ``{"pairs": [[a, b], ...]}`` → the task's results."""
-    from lmforge.tasks import task_for_artifact
-
     try:
         task = predictor.task if predictor is not None else task_for_artifact(state.model_dir)
     except LmforgeError:
@@ -428,10 +425,21 @@ def _add_task_route(app: FastAPI, state: ServingState, predictor: Predictor | No
                              "tokens": tokens}, headers=admission.headers if admission else None)
 
 
-def _add_routes(app: FastAPI, state: ServingState, tagger: bool = False) -> None:
-    if tagger:
+def _task_route(state: ServingState, predictor: Predictor | None) -> str | None:
+    """The prediction route of the artifact's task (None: not an encoder with a head); an artifact whose task
+    cannot be read keeps /v1/classify, where /ready reports the load error."""
+    if state.task != CLASSIFICATION:
+        return None
+    try:
+        return (predictor.task if predictor is not None else task_for_artifact(state.model_dir)).serving_route
+    except LmforgeError:
+        return "/v1/classify"
+
+
+def _add_routes(app: FastAPI, state: ServingState, route: str | None) -> None:
+    if route == "/v1/tag":
         _add_tag_route(app, state)
-    else:
+    elif route == "/v1/classify":
         _add_classify_route(app, state)
     _add_operation_routes(app, state)
 

@@ -10,6 +10,8 @@ Why these rules (measured on dev splits held out of the training files, bench/RE
   in 2 epochs of Banking77 and stays under-trained (52% test); SST-2's 2 classes are seen ~27,000 times
   each. Epochs are chosen so every class is seen about ``EXAMPLES_PER_CLASS`` times, between
   ``MIN_EPOCHS`` and ``MAX_EPOCHS``, and capped so the run stays near ``MAX_SAMPLES`` training examples.
+  700: on the full Banking77 train split, dev accuracy per epoch of an 8-epoch run was 86.9, 88.9, 89.5,
+  91.4, 92.1, **92.7**, 92.5, 92.7 — six epochs (~700 per class) reach the plateau in three quarters of the time.
 - **Plentiful data keeps the recipe measured on SST-2** (5e-5, one frozen layer, head at the encoder's
   rate): it reached 90.0% test there, and its speed trick costs nothing when steps are plentiful.
 - **Otherwise** (few rows per class) a higher encoder rate, a separate, much higher rate for the new head,
@@ -22,7 +24,7 @@ Why these rules (measured on dev splits held out of the training files, bench/RE
     >>> profile = profile_texts(texts, labels, tokenizer)
     >>> cfg, decisions = adapt(FinetuneConfig(), profile)
     >>> decisions["epochs"]
-    {'value': 8, 'reason': '117 rows per class: 8 epochs see each class ~940 times (target 1000)'}
+    {'value': 6, 'reason': '116.9 rows per class: 6 epochs see each class ~701 times (target 700, 2–8 epochs)'}
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 from lmforge.config import DEFAULT_LR, FinetuneConfig
 from lmforge.data.script import script_profile
 
-EXAMPLES_PER_CLASS = 1000   # training examples per class the run should see (sum over epochs)
+EXAMPLES_PER_CLASS = 700    # training examples per class the run should see (sum over epochs)
 MIN_EPOCHS, MAX_EPOCHS = 2, 8
 MAX_SAMPLES = 80_000        # cap on epochs × rows when rows per class are few (time on a 2-core CPU)
 PLENTIFUL_EPOCHS = MIN_EPOCHS  # when the step budget is met in the minimum epochs, the data is plentiful
