@@ -202,6 +202,10 @@ def test_manifest_records_the_tuned_decision(tagged):
     assert list(decision["thresholds"]) == manifest["labels"] and decision["when_none_pass"] in ("top-label", "none")
     assert manifest["metrics"]["dev"]["macro_f1"] > 0.5  # learnt the word groups (4 tiny epochs)
     assert "macro_f1" in manifest["baseline"] and manifest["verdict"]["winner"] in ("baseline", "fine-tuned")
+    recipe = manifest["adaptive"]  # the task's recipe for what the user left unset, with its reasons
+    assert recipe["lr"] == {"value": 3e-3, "reason": "given by the user"}
+    assert recipe["head_lr"]["value"] == 3e-3 and recipe["freeze_layers"]["value"] == 0
+    assert "multi-label" in recipe["head_lr"]["reason"]
     assert task_for_artifact(tagged).decision == decision
 
 

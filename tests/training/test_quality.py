@@ -40,6 +40,11 @@ def test_adaptive_recipe_plentiful_data_keeps_the_sst2_recipe_exactly():
     assert head_lr_scale(cfg.resolved(), ["classifier.weight"]) is None  # one lr group: the old optimizer
 
 
+def test_adaptive_recipe_a_few_thousand_rows_per_class_is_not_plentiful():
+    cfg, why = adapt(FinetuneConfig(), profile(9000, 4))  # AG News' shape (dev.tsv as train)
+    assert (cfg.epochs, cfg.lr, cfg.head_lr, cfg.freeze_layers) == (2, 1e-4, 3e-3, 0)
+
+
 def test_user_flags_always_override_the_adaptive_choice():
     cfg, why = adapt(FinetuneConfig(epochs=3, lr=2e-5, max_length=64), profile(9000, 77))
     assert (cfg.epochs, cfg.lr, cfg.max_length) == (3, 2e-5, 64)

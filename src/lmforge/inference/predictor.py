@@ -103,10 +103,6 @@ class Predictor:
         """(N, num_labels) class probabilities (classification tasks; temperature-scaled when calibrated)."""
         return self.probabilities(self.logits(texts))
 
-    def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities: softmax(logits / temperature)."""
-        return softmax(logits / self.temperature)
-
     def answer(self, row: np.ndarray) -> tuple[str, int]:
         """The label to return for one row of probabilities (the abstain label below the threshold)."""
         best = int(row.argmax())

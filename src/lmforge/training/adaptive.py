@@ -13,9 +13,12 @@ Why these rules (measured on dev splits held out of the training files, bench/RE
   700: on the full Banking77 train split, dev accuracy per epoch of an 8-epoch run was 86.9, 88.9, 89.5,
   91.4, 92.1, **92.7**, 92.5, 92.7 — six epochs (~700 per class) reach the plateau in three quarters of the time.
 - **Plentiful data keeps the recipe measured on SST-2** (5e-5, one frozen layer, head at the encoder's
-  rate): it reached 90.0% test there, and its speed trick costs nothing when steps are plentiful.
-- **Otherwise** (few rows per class) a higher encoder rate, a separate, much higher rate for the new head,
-  and no frozen layers: fewer steps must move further.
+  rate; ``PLENTIFUL_ROWS_PER_CLASS``, SST-2 has 29,000): it reached 90.0% test there, and its speed trick
+  costs nothing when steps are plentiful.
+- **Otherwise** a higher encoder rate, a separate, much higher rate for the new head, and no frozen layers:
+  fewer steps must move further. This holds well above the step budget too: on AG News (2,250 rows per
+  class, 2 epochs either way) the SST-2 recipe reached 89.7% dev accuracy, this one 90.0% after 2 of 3
+  epochs and 90.3% after 3.
 - **max_length from the token-length distribution**: 128 unless the 95th percentile is longer, then up to
   ``MAX_LENGTH_CAP``; when many texts are still longer, head+tail truncation keeps the first quarter and
   the last three quarters of the budget (Sun et al. 2019, "How to Fine-Tune BERT for Text
@@ -42,7 +45,7 @@ from lmforge.data.script import script_profile
 EXAMPLES_PER_CLASS = 700    # training examples per class the run should see (sum over epochs)
 MIN_EPOCHS, MAX_EPOCHS = 2, 8
 MAX_SAMPLES = 80_000        # cap on epochs × rows when rows per class are few (time on a 2-core CPU)
-PLENTIFUL_EPOCHS = MIN_EPOCHS  # when the step budget is met in the minimum epochs, the data is plentiful
+PLENTIFUL_ROWS_PER_CLASS = 10_000  # from here on, the SST-2 recipe
 SCARCE_LR, SCARCE_HEAD_LR = 1e-4, 3e-3
 BASE_MAX_LENGTH, MAX_LENGTH_CAP = 128, 256
 UNKNOWN_WARN_SHARE = 0.05  # tokens the base tokenizer maps to [UNK]: above this, warn
@@ -89,7 +92,7 @@ def adapt(cfg: FinetuneConfig, profile: dict, max_positions: int = 512) -> tuple
            f"(target {EXAMPLES_PER_CLASS}, {MIN_EPOCHS}–{MAX_EPOCHS} epochs"
            + (f", capped at ~{MAX_SAMPLES} samples" if epochs == capped < min(MAX_EPOCHS, wanted) else "") + ")")
     _decide(decisions, values, "epochs", epochs, why)
-    plentiful = values["epochs"] <= PLENTIFUL_EPOCHS and wanted <= PLENTIFUL_EPOCHS
+    plentiful = per_class >= PLENTIFUL_ROWS_PER_CLASS
 
     if cfg.method == "full":
         if plentiful:
@@ -104,8 +107,8 @@ def adapt(cfg: FinetuneConfig, profile: dict, max_positions: int = 512) -> tuple
             else:
                 decisions["freeze_layers"] = {"value": cfg.freeze_layers, "reason": "given by the user"}
         else:
-            _decide(decisions, values, "lr", SCARCE_LR, f"few rows per class ({per_class:g}): a higher encoder "
-                    "rate moves further in fewer steps")
+            _decide(decisions, values, "lr", SCARCE_LR, f"{per_class:g} rows per class (under "
+                    f"{PLENTIFUL_ROWS_PER_CLASS:,}): a higher encoder rate moves further in fewer steps")
             _decide(decisions, values, "head_lr", SCARCE_HEAD_LR, "a freshly initialised head needs a much "
                     "higher rate than the pretrained encoder")
             _decide(decisions, values, "freeze_layers", 0, "few rows per class: every layer trains (freezing "

@@ -248,9 +248,13 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
     """The unset settings, chosen from the data (:mod:`lmforge.training.adaptive`), and why."""
     import dataclasses
 
-    if task.name not in ADAPTIVE_TASKS:
-        filled = {k: v for k, v in FIXED_DEFAULTS.items() if getattr(cfg, k) is None}
-        return dataclasses.replace(cfg, **filled).resolved(), {}
+    if task.name not in ADAPTIVE_TASKS:  # the task's own recipe (optional), then the fixed defaults
+        recipe = {**getattr(task, "recipe", {})}
+        filled = {k: v for k, (v, _) in recipe.items() if getattr(cfg, k) is None}
+        decisions = {k: {"value": filled[k], "reason": why} if k in filled else
+                     {"value": getattr(cfg, k), "reason": "given by the user"} for k, (_, why) in recipe.items()}
+        filled |= {k: v for k, v in FIXED_DEFAULTS.items() if getattr(cfg, k) is None and k not in filled}
+        return dataclasses.replace(cfg, **filled).resolved(), decisions
     full, lengths = encode_texts(tokenizer, train_data.texts, 1 << 30)  # untruncated
     cfg, decisions = adapt(cfg, profile_texts(train_data.texts, train_data.labels, lengths,
                                               unknown_share(full, tokenizer.unk_token_id)),
