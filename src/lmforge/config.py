@@ -18,6 +18,9 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 TRUNCATIONS = ("head", "head+tail")
 # Learning rates that work for each method on small encoders (measured on SST-2, see bench/RESULTS.md).
 DEFAULT_LR = {"full": 5e-5, "lora": 5e-4, "head": 2e-3}
+# Full fine-tuning when a freshly initialised head gets few steps: the encoder's and the new head's rates
+# (text classification below 10,000 rows per class, multi-label, NER; bench/RESULTS.md "Quality")
+SCARCE_LR, SCARCE_HEAD_LR = 1e-4, 3e-3
 
 
 def setting(default: Any, help: str, **kwargs) -> Any:

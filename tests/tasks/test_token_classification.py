@@ -100,8 +100,8 @@ def tagger(tmp_path_factory, tiny_model):
     dev = write_conll(root / "dev.txt", toy_sentences(60, 1), docstart=False)
     test = write_conll(root / "test.txt", toy_sentences(60, 2))
     result = lmforge.finetune(train, root / "model", dev, task="token-classification", model=str(tiny_model),
-                              epochs=8, batch_size=16, lr=5e-3, max_length=32, freeze_embeddings=False, patience=0,
-                              quiet=True)
+                              epochs=8, batch_size=16, lr=5e-3, head_lr=5e-3, max_length=32, freeze_embeddings=False,
+                              patience=0, quiet=True)
     return root, result, test
 
 
@@ -114,6 +114,7 @@ def test_finetune_evaluate_predict_and_reload_in_transformers(tagger):
     root, result, test = tagger
     manifest = json.loads((result.output / "manifest.json").read_text())
     assert manifest["task"] == "token-classification" and manifest["labels"][0] == "O"
+    assert manifest["adaptive"]["freeze_layers"]["value"] == 0  # the task's recipe fills what was left unset
     assert result.metrics["f1"] >= 0.9, manifest["metrics"]["history"]
 
     metrics = lmforge.evaluate(result.output, test)

@@ -39,14 +39,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lmforge.config import DEFAULT_LR, FinetuneConfig
+from lmforge.config import DEFAULT_LR, SCARCE_HEAD_LR, SCARCE_LR, FinetuneConfig
 from lmforge.data.script import script_profile
 
 EXAMPLES_PER_CLASS = 700    # training examples per class the run should see (sum over epochs)
 MIN_EPOCHS, MAX_EPOCHS = 2, 8
 MAX_SAMPLES = 80_000        # cap on epochs × rows when rows per class are few (time on a 2-core CPU)
 PLENTIFUL_ROWS_PER_CLASS = 10_000  # from here on, the SST-2 recipe
-SCARCE_LR, SCARCE_HEAD_LR = 1e-4, 3e-3
 BASE_MAX_LENGTH, MAX_LENGTH_CAP = 128, 256
 UNKNOWN_WARN_SHARE = 0.05  # tokens the base tokenizer maps to [UNK]: above this, warn
 HEAD_TAIL_SHARE = 0.1       # head+tail truncation when at least this share of texts is longer than max_length
