@@ -56,7 +56,7 @@ def one(name: str, files: dict) -> dict:
     manifest = json.loads((model / "manifest.json").read_text())
     tuned = json.loads((model / "eval" / Path(files["test"]).stem / "metrics.json").read_text())
     base = json.loads((model / "baseline" / "eval" / Path(files["test"]).stem / "metrics.json").read_text())
-    adaptive = {k: v["value"] for k, v in manifest.get("adaptive", {}).items() if k != "profile"}
+    adaptive = {k: v["value"] for k, v in manifest.get("adaptive", {}).items() if isinstance(v, dict) and "value" in v}
     return {
         "set": name, "threads": THREADS or "default", "train": str(files["train"]), "test": str(files["test"]),
         "finetune_s": round(finetune_s, 1), "evaluate_s": round(eval_s, 1), "baseline_evaluate_s": round(base_s, 1),
@@ -67,7 +67,8 @@ def one(name: str, files: dict) -> dict:
         "baseline_test_accuracy": base["accuracy"], "baseline_features": manifest.get("baseline", {}).get("features"),
         "dev_accuracy": manifest["metrics"]["dev"].get("accuracy"),
         "baseline_dev_accuracy": manifest.get("baseline", {}).get("accuracy"),
-        "verdict": manifest.get("verdict"), "adaptive": adaptive, "profile": manifest.get("adaptive", {}).get("profile"),
+        "verdict": manifest.get("verdict"), "adaptive": adaptive, "warning": manifest.get("adaptive", {}).get("warning"),
+        "profile": manifest.get("adaptive", {}).get("profile"),
         "summary": summary.strip().splitlines(), "reference": REFERENCES.get(name),
         "finished_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
     }

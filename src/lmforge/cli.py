@@ -105,6 +105,8 @@ def cmd_evaluate(args) -> None:
         print(f"accuracy {100 * m['accuracy']:.2f}% "
               f"(95% CI {100 * ci['accuracy'][0]:.2f}–{100 * ci['accuracy'][1]:.2f}) "
               f"macro-F1 {m['macro_f1']:.4f}  ECE {m['expected_calibration_error']:.4f}  on {m['examples']} examples")
+    if m.get("verdict", {}).get("winner") == "baseline":
+        print(f"WARNING: {m['verdict']['message']}")
     print(f"report: {m['output']}/report.html")
 
 

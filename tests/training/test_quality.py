@@ -161,6 +161,10 @@ def test_verdict_says_plainly_when_the_baseline_wins(tmp_path):
     v = verdict(0.80, {"accuracy": 0.91, "predictions_per_s": 50000, "path": str(tmp_path / "baseline")}, tmp_path)
     assert v["winner"] == "baseline" and "baseline is as good or better" in v["message"]
     assert verdict(0.93, {"accuracy": 0.88}, tmp_path)["winner"] == "fine-tuned"
+    from lmforge.evaluation.report import _verdict_html
+
+    assert "The TF-IDF baseline won." in _verdict_html(v) and "ship" in _verdict_html(v)  # evaluate's report
+    assert "baseline won" not in _verdict_html(verdict(0.93, {"accuracy": 0.88}, tmp_path)) and not _verdict_html(None)
 
 
 def test_finetune_records_adaptive_calibration_abstain_and_the_baseline(tmp_path, tiny_model, sentiment_csv):

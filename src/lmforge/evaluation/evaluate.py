@@ -105,7 +105,10 @@ def evaluate(model_dir: str | Path, data: str | Path, output: str | Path | None 
         metrics.update(calibration.finish())
     metrics.update({"model": str(model_dir), "data": str(data), "text_column": text_col, "label_column": label_col,
                     "backend": predictor.backend.name, "task": task.name})
-    privacy = read_manifest(model_dir).get("privacy")
+    manifest = read_manifest(model_dir)
+    if manifest.get("verdict"):  # finetune's comparison with the TF-IDF baseline on the same dev rows
+        metrics["verdict"] = manifest["verdict"]
+    privacy = manifest.get("privacy")
     if privacy:  # a DP-SGD model: its guarantee travels with its scores
         metrics["privacy"] = {k: privacy.get(k) for k in ("epsilon_spent", "delta", "noise_multiplier", "steps_taken",
                                                           "accountant")}

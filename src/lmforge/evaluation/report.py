@@ -35,6 +35,7 @@ def evaluation_html(metrics: dict, figures: dict[str, Path], errors: list[dict],
         f"<p class='muted'>model: {html.escape(metrics.get('model', ''))}<br>data: "
         f"{html.escape(metrics.get('data', ''))}</p>",
         f"<div class='cards'>{card_html}</div>",
+        _verdict_html(metrics.get("verdict")),
         "<h2>Per class</h2>", _table(["class", "precision", "recall", "F1", "support"], per_class + averages),
         "<h2>Confusion matrix</h2>", embed_png(figures["confusion_matrix"]),
         "<h2>Calibration</h2><p>Bars below the diagonal mean the model is over-confident in that range.</p>",
@@ -44,3 +45,13 @@ def evaluation_html(metrics: dict, figures: dict[str, Path], errors: list[dict],
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _verdict_html(verdict: dict | None) -> str:
+    """The dev-set comparison with the TF-IDF baseline; loud when the baseline won."""
+    if not verdict:
+        return ""
+    if verdict.get("winner") == "baseline":
+        return ("<p style='border:2px solid #c62828;background:#fdecea;padding:.8em 1em;border-radius:6px'>"
+                f"<b>The TF-IDF baseline won.</b> {html.escape(verdict.get('message', ''))}</p>")
+    return f"<p class='muted'>{html.escape(verdict.get('message', ''))}</p>"
