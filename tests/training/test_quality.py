@@ -45,6 +45,18 @@ def test_adaptive_recipe_a_few_thousand_rows_per_class_is_not_plentiful():
     assert (cfg.epochs, cfg.lr, cfg.head_lr, cfg.freeze_layers) == (2, 1e-4, 3e-3, 0)
 
 
+def test_a_task_recipe_fills_unset_full_finetuning_settings_only():
+    from lmforge.tasks import get_task
+    from lmforge.training.finetune import choose_settings
+
+    ner = get_task("token-classification")
+    cfg, why = choose_settings(FinetuneConfig(task=ner.name, lr=2e-5), ner, None, None, None)
+    assert (cfg.lr, cfg.head_lr, cfg.freeze_layers, cfg.epochs) == (2e-5, 3e-3, 0, 2)
+    assert why["lr"]["reason"] == "given by the user" and "token classification" in why["head_lr"]["reason"]
+    cfg, why = choose_settings(FinetuneConfig(task=ner.name, method="lora"), ner, None, None, None)
+    assert cfg.lr == 5e-4 and cfg.head_lr is None and why == {}  # LoRA keeps its own default rate
+
+
 def test_user_flags_always_override_the_adaptive_choice():
     cfg, why = adapt(FinetuneConfig(epochs=3, lr=2e-5, max_length=64), profile(9000, 77))
     assert (cfg.epochs, cfg.lr, cfg.max_length) == (3, 2e-5, 64)

@@ -20,8 +20,8 @@ Two optional members, for a task whose decision rule is fitted per model (multi-
 ``tune_decision(dev_logits, dev_targets, labels) -> dict``, which finetune records as ``manifest["decision"]``
 (compress carries it to the compressed model), and ``for_artifact(manifest) -> Task``, the task bound to that
 record, which :func:`~lmforge.tasks.registry.task_for_artifact` returns (so predict, evaluate, serve and
-compress apply it). And ``recipe``: ``{setting: (value, reason)}``, the task's defaults for settings the user
-left unset (tasks without adaptive rules), recorded under ``adaptive`` in the manifest.
+compress apply it). And ``recipe``: ``{setting: (value, reason)}``, the task's full fine-tuning defaults for settings
+the user left unset (tasks without adaptive rules), recorded under ``adaptive`` in the manifest.
 """
 
 from __future__ import annotations

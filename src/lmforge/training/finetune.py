@@ -248,8 +248,8 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
     """The unset settings, chosen from the data (:mod:`lmforge.training.adaptive`), and why."""
     import dataclasses
 
-    if task.name not in ADAPTIVE_TASKS:  # the task's own recipe (optional), then the fixed defaults
-        recipe = {**getattr(task, "recipe", {})}
+    if task.name not in ADAPTIVE_TASKS:  # the task's own recipe (full fine-tuning), then the fixed defaults
+        recipe = getattr(task, "recipe", {}) if cfg.method == "full" else {}  # lora / head keep DEFAULT_LR
         filled = {k: v for k, (v, _) in recipe.items() if getattr(cfg, k) is None}
         decisions = {k: {"value": filled[k], "reason": why} if k in filled else
                      {"value": getattr(cfg, k), "reason": "given by the user"} for k, (_, why) in recipe.items()}
