@@ -23,6 +23,13 @@ DEFAULT_LR = {"full": 5e-5, "lora": 5e-4, "head": 2e-3}
 SCARCE_LR, SCARCE_HEAD_LR = 1e-4, 3e-3
 
 
+def new_head_recipe(task: str, evidence: str) -> dict[str, tuple[Any, str]]:
+    """A task's ``recipe`` (lmforge.tasks.base): the scarce rates and nothing frozen, with the dev evidence."""
+    return {"lr": (SCARCE_LR, f"{task}: a higher encoder rate ({evidence})"),
+            "head_lr": (SCARCE_HEAD_LR, f"{task}: the new head learns at its own, much higher rate"),
+            "freeze_layers": (0, f"{task}: every layer trains")}
+
+
 def setting(default: Any, help: str, **kwargs) -> Any:
     """A dataclass field with its CLI help text."""
     if isinstance(default, (list, dict)):

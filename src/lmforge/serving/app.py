@@ -117,9 +117,10 @@ def create_app(model_dir: str | Path, config: ServeConfig | None = None, *, pred
     app.state.serving = state
     _add_error_handlers(app)
     # an encoder with a head answers its task's route: /v1/classify (softmax classes), /v1/tag, /v1/score, ...
-    route = _task_route(state, predictor)
+    task = _served_task(state, predictor)
+    route = task.serving_route if task is not None else "/v1/classify" if state.task == CLASSIFICATION else None
     _add_routes(app, state, route)
-    _add_task_route(app, state, predictor)
+    _add_task_route(app, state, task)
     from lmforge.serving.openai_routes import openai_router
     from lmforge.serving.tei_routes import tei_router
 
@@ -396,15 +397,11 @@ def _add_tag_route(app: FastAPI, state: ServingState) -> None:
                              "tokens": tokens}, headers=admission.headers if admission else None)
 
 
-def _add_task_route(app: FastAPI, state: ServingState, predictor: Predictor | None) -> None:
+def _add_task_route(app: FastAPI, state: ServingState, task) -> None:
     """The route of a task other than text classification (``/v1/score`` for regression, ``/v1/classify-pairs``
     for pair classification): ``{"texts": [...]}`` or ``{"pairs": [[a, b], ...]}`` → the task's results."""
-    try:
-        task = predictor.task if predictor is not None else task_for_artifact(state.model_dir)
-    except LmforgeError:
-        return  # an unknown task: /ready reports the load error
-    if state.task != CLASSIFICATION or task.serving_route in ("/v1/classify", "/v1/tag") or not hasattr(schemas,
-                                                                                          task.response_schema):
+    if task is None or task.serving_route in ("/v1/classify", "/v1/tag") or not hasattr(schemas,
+                                                                                      task.response_schema):
         return
     pairs = task.name.startswith("pair-")
     wanted, other = ("pairs", "texts") if pairs else ("texts", "pairs")
@@ -425,15 +422,15 @@ def _add_task_route(app: FastAPI, state: ServingState, predictor: Predictor | No
                              "tokens": tokens}, headers=admission.headers if admission else None)
 
 
-def _task_route(state: ServingState, predictor: Predictor | None) -> str | None:
-    """The prediction route of the artifact's task (None: not an encoder with a head); an artifact whose task
-    cannot be read keeps /v1/classify, where /ready reports the load error."""
+def _served_task(state: ServingState, predictor: Predictor | None):
+    """The task of an encoder with a head, read once (None for generation / embeddings, or for an unknown task:
+    that artifact keeps /v1/classify, where /ready reports the load error)."""
     if state.task != CLASSIFICATION:
         return None
     try:
-        return (predictor.task if predictor is not None else task_for_artifact(state.model_dir)).serving_route
+        return predictor.task if predictor is not None else task_for_artifact(state.model_dir)
     except LmforgeError:
-        return "/v1/classify"
+        return None
 
 
 def _add_routes(app: FastAPI, state: ServingState, route: str | None) -> None:

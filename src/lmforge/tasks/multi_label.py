@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.config import SCARCE_HEAD_LR, SCARCE_LR
+from lmforge.config import new_head_recipe
 from lmforge.data.batching import pad_batch
 from lmforge.data.examples import LABEL_COLUMNS, TEXT_COLUMNS, LabelSet, choose_column, where
 from lmforge.data.sources import detect_format, iter_records, peek_columns
@@ -281,9 +281,7 @@ class MultiLabelClassification:
     response_schema = "MultiLabelResponse"
     # Each label's sigmoid starts at 0.5 and must learn its base rate (2% for a rare emotion): at the shared
     # 5e-5, nothing frozen or not, GoEmotions reached 0.244 dev macro-F1 after one epoch; with these, 0.523.
-    recipe = {"lr": (SCARCE_LR, "multi-label: a higher encoder rate (GoEmotions dev macro-F1 0.52 vs 0.24 at 5e-5)"),
-              "head_lr": (SCARCE_HEAD_LR, "multi-label: each label's new sigmoid output must move far from 0.5"),
-              "freeze_layers": (0, "multi-label: every layer trains")}
+    recipe = new_head_recipe("multi-label", "GoEmotions dev macro-F1 0.52 vs 0.24 at 5e-5")
 
     def __init__(self, decision: dict | None = None):
         self.decision = decision or {}  # manifest["decision"] of the artifact this instance serves

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.config import SCARCE_HEAD_LR, SCARCE_LR
+from lmforge.config import new_head_recipe
 from lmforge.data.batching import pad_batch
 from lmforge.data.examples import TEXT_COLUMNS, choose_column, iter_texts
 from lmforge.data.sources import peek_columns
@@ -136,9 +136,7 @@ class Regression:
     response_schema = "ScoreResponse"
     # STS-B (pair-regression, all 5,749 train pairs, 2 epochs): dev Spearman 0.835 at the shared 5e-5 with the
     # bottom sixth frozen, 0.860 with these (bench/RESULTS.md "Regression and sentence pairs")
-    recipe = {"lr": (SCARCE_LR, "regression: a higher encoder rate (STS-B dev Spearman 0.860 vs 0.835 at 5e-5)"),
-              "head_lr": (SCARCE_HEAD_LR, "regression: the new output learns at its own, higher rate"),
-              "freeze_layers": (0, "regression: every layer trains")}
+    recipe = new_head_recipe("regression", "STS-B dev Spearman 0.860 vs 0.835 at 5e-5")
 
     # --- data -------------------------------------------------------------------------------------------
     def columns(self, path: Path, text_column: str | None, label_column: str | None, encoding: str,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lmforge.config import SCARCE_HEAD_LR, SCARCE_LR
+from lmforge.config import new_head_recipe
 from lmforge.data.batching import pad_batch
 from lmforge.errors import DataError
 from lmforge.files import sha256_file
@@ -218,10 +218,7 @@ class TokenClassification:
     response_schema = "TagResponse"
     # CoNLL-2003, first epoch, 500 validation sentences: entity F1 0.887 at the shared 5e-5 (one layer frozen),
     # 0.921 with these (bench/RESULTS.md "Token classification")
-    recipe = {"lr": (SCARCE_LR, "token classification: a higher encoder rate (CoNLL-2003 dev F1 0.92 vs 0.89 "
-                                "after one epoch at 5e-5)"),
-              "head_lr": (SCARCE_HEAD_LR, "token classification: the new tag head learns at its own, higher rate"),
-              "freeze_layers": (0, "token classification: every layer trains")}
+    recipe = new_head_recipe("token classification", "CoNLL-2003 dev F1 0.92 vs 0.89 after one epoch at 5e-5")
 
     # --- data -------------------------------------------------------------------------------------------
     def read(self, path, *, text_column=None, label_column=None, encoding="utf-8") -> TaggedSentences:

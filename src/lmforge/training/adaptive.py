@@ -76,6 +76,15 @@ def _decide(decisions: dict, cfg_values: dict, name: str, value, reason: str) ->
     decisions[name] = {"value": value, "reason": reason}
 
 
+def apply_recipe(cfg: FinetuneConfig, recipe: dict) -> tuple[FinetuneConfig, dict]:
+    """``cfg`` with the unset settings of a task's fixed ``recipe`` (``{setting: (value, reason)}``), and why."""
+    values = dataclasses.asdict(cfg)
+    decisions: dict[str, dict] = {}
+    for name, (value, reason) in recipe.items():
+        _decide(decisions, values, name, value, reason)
+    return FinetuneConfig(**values), decisions
+
+
 def adapt(cfg: FinetuneConfig, profile: dict, max_positions: int = 512) -> tuple[FinetuneConfig, dict]:
     """``cfg`` with its unset settings chosen from ``profile``, and ``{setting: {value, reason}}``.
 

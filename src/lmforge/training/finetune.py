@@ -35,7 +35,7 @@ from lmforge.models.pretrained import load_tokenizer, resolve_model_dir, transfo
 from lmforge.tasks import get_task
 from lmforge.threads import configure_threads
 from lmforge.tracking import log_stage
-from lmforge.training.adaptive import adapt, choose_truncation, profile_texts
+from lmforge.training.adaptive import adapt, apply_recipe, choose_truncation, profile_texts
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
@@ -249,11 +249,8 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
     import dataclasses
 
     if task.name not in ADAPTIVE_TASKS:  # the task's own recipe (full fine-tuning), then the fixed defaults
-        recipe = getattr(task, "recipe", {}) if cfg.method == "full" else {}  # lora / head keep DEFAULT_LR
-        filled = {k: v for k, (v, _) in recipe.items() if getattr(cfg, k) is None}
-        decisions = {k: {"value": filled[k], "reason": why} if k in filled else
-                     {"value": getattr(cfg, k), "reason": "given by the user"} for k, (_, why) in recipe.items()}
-        filled |= {k: v for k, v in FIXED_DEFAULTS.items() if getattr(cfg, k) is None and k not in filled}
+        cfg, decisions = apply_recipe(cfg, getattr(task, "recipe", {}) if cfg.method == "full" else {})
+        filled = {k: v for k, v in FIXED_DEFAULTS.items() if getattr(cfg, k) is None}
         return dataclasses.replace(cfg, **filled).resolved(), decisions
     full, lengths = encode_texts(tokenizer, train_data.texts, 1 << 30)  # untruncated
     cfg, decisions = adapt(cfg, profile_texts(train_data.texts, train_data.labels, lengths,
