@@ -13,7 +13,9 @@ enters lmforge): the shared input.txt is copied into that copy's data dir and it
 3. lmforge again with nanoGPT's token budget (2000 × 12 × 64 tokens), which takes about nanoGPT's wall
    time, to report the loss lmforge reaches in that time (its own wall time is reported beside it).
 
-Wall times are whole processes, start-up and data preparation included.
+Wall times are whole processes, start-up and data preparation included. Arms 1 and 2 run at the same time,
+one process (and, with --threads 1, one core) each, so they share whatever else the machine does; arm 3
+runs after them, unless --all-at-once (three processes on two cores slow each other down unevenly).
 """
 
 from __future__ import annotations
@@ -97,22 +99,23 @@ def lmforge_result(wall: float, out: Path, args, steps: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2, help="torch threads for both (OMP_NUM_THREADS)")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=750)
-    parser.add_argument("--lr", type=float, default=5e-3)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--warmup-ratio", type=float, default=0.05)
     parser.add_argument("--arch", default="llama", choices=("gpt2", "llama"))
     parser.add_argument("--same-tokens-steps", type=int, default=0,
                         help="steps of run 3 (default: nanoGPT's token budget at --batch-size)")
+    parser.add_argument("--all-at-once", action="store_true", help="run arm 3 beside arms 1 and 2 (a machine "
+                        "with spare cores, or one whose load changes by the minute)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "pretrain_vs_nanogpt.json")
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONPATH": str(REPO / "src"),
            "LMFORGE_TRACKING": "off", "HF_HUB_OFFLINE": "1"}
     logs = args.out.parent
     logs.mkdir(parents=True, exist_ok=True)
-    results = {"threads": args.threads, "load_average_start": os.getloadavg()}
-    # The three arms run at the same time, one process each: on a machine shared with other jobs whose load
-    # changes by the minute, that gives every arm the same conditions (a sequential run would not).
+    results = {"threads": args.threads, "load_average_start": os.getloadavg(), "all_at_once": args.all_at_once}
+    # nanoGPT and lmforge's recipe run at the same time, one process each, so both see the same conditions
     with tempfile.TemporaryDirectory(prefix="lmf-nanogpt-") as tmp:
         work = Path(tmp)
         peer = prepare_nanogpt(work)
@@ -122,11 +125,17 @@ def main() -> None:
         nano = Timed([sys.executable, "train.py", "config/train_shakespeare_char.py", *NANOGPT_FLAGS], peer, env,
                      logs / "nanogpt_train.log")
         fast = Timed(lmforge_cmd(corpus, work / "fast", args, args.steps), REPO, env, logs / "lmforge_fast.log")
-        long = Timed(lmforge_cmd(corpus, work / "long", args, long_steps), REPO, env, logs / "lmforge_long.log")
+        start_long = lambda: Timed(lmforge_cmd(corpus, work / "long", args, long_steps), REPO, env,  # noqa: E731
+                                   logs / "lmforge_long.log")
+        arms = [fast, nano] + ([start_long()] if args.all_at_once else [])
         try:  # every arm is waited for (or stopped) before the temporary directory goes
-            fast_s, nano_s, long_s = wait_all([fast, nano, long])
+            walls = wait_all(arms)
+            if not args.all_at_once:
+                arms.append(start_long())
+                walls += wait_all(arms[2:])
+            fast_s, nano_s, long_s = walls
         finally:
-            for arm in (fast, nano, long):
+            for arm in arms:
                 if arm.proc.poll() is None:
                     arm.proc.kill()
         results["lmforge"] = lmforge_result(fast_s, work / "fast", args, args.steps)

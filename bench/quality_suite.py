@@ -25,7 +25,7 @@ from quality_data import datasets  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out" / "quality"
 # On a 2-core machine shared with other jobs, 2 torch threads spin-wait on each other; QUALITY_THREADS=1
-# passes --threads 1 to finetune (recorded in the results)
+# passes --threads 1 to finetune and evaluate (recorded in the results)
 THREADS = os.environ.get("QUALITY_THREADS")
 ORDER = ("banking77", "agnews", "waimai10k", "online_shopping7", "sst2")
 REFERENCES = {  # published accuracy on the same test split (different model or more training data: say so)
@@ -51,8 +51,8 @@ def one(name: str, files: dict) -> dict:
     machine = ["--threads", THREADS] if THREADS else []  # a machine setting, not a recipe one
     finetune_s, summary = run(["finetune", str(files["train"]), "--output", str(model), "--overwrite", "--quiet",
                                *machine])
-    eval_s, _ = run(["evaluate", str(model), str(files["test"])])
-    base_s, _ = run(["evaluate", str(model / "baseline"), str(files["test"])])
+    eval_s, _ = run(["evaluate", str(model), str(files["test"]), *machine])
+    base_s, _ = run(["evaluate", str(model / "baseline"), str(files["test"]), *machine])
     manifest = json.loads((model / "manifest.json").read_text())
     tuned = json.loads((model / "eval" / Path(files["test"]).stem / "metrics.json").read_text())
     base = json.loads((model / "baseline" / "eval" / Path(files["test"]).stem / "metrics.json").read_text())

@@ -42,7 +42,7 @@ def test_finetune_evaluate_predict_on_minilm(tmp_path, sst2_small):
     model = AutoModelForSequenceClassification.from_pretrained(out)
     assert model.config.id2label == {0: "0", 1: "1"}
 
-    printed = lmforge_cli("evaluate", out, sst2_small / "test.tsv", "--output", tmp_path / "eval")
+    printed = lmforge_cli("evaluate", out, sst2_small / "test.tsv", "--output", tmp_path / "eval", "--threads", "1")
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["examples"] == 200 and metrics["accuracy"] > 0.65  # 900 rows, two epochs (75% here): well above chance
     assert "report.html" in printed

@@ -14,7 +14,9 @@ import os
 import sys
 import types
 import typing
+
 from lmforge.errors import LmforgeError
+from lmforge.threads import limit_threads
 
 
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls, skip: tuple[str, ...] = ()) -> None:
@@ -93,6 +95,7 @@ def cmd_finetune(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    limit_threads(args.threads)
     from lmforge import api
 
     m = api.evaluate(args.model, args.data, args.output, text_column=args.text_column,
@@ -116,6 +119,7 @@ FEW_TEXTS = 64  # up to this many texts on the command line, a BERT classifier r
 def cmd_predict(args) -> None:
     # Not through lmforge.api: a prediction must not pay for importing training and evaluation, and the quick
     # predictor skips transformers where it can (lmforge.inference.quick; bench/startup.py measures it).
+    limit_threads(args.threads)
     from lmforge.inference.predict import predict_file
     from lmforge.inference.quick import quick_predictor
 
@@ -175,6 +179,7 @@ def register(sub) -> None:
             p.add_argument("--label-column", help="label column (detected when omitted)")
         p.add_argument("--encoding", default="utf-8", help="text encoding of the data file (default: utf-8)")
         p.add_argument("--backend", default="auto", help="inference backend: auto, torch, onnx (default: auto)")
+        p.add_argument("--threads", type=int, help="CPU threads for inference (default: the libraries' own choice)")
         p.add_argument("--split", help="split of a multi-split source: a JSON document's key, a workbook's "
                                        "sheet, a folder's sub-folder (default: the one named test, else dev/val)")
 

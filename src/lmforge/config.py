@@ -47,6 +47,9 @@ class FinetuneConfig:
                                   "or head (frozen backbone, cached features)", choices=METHODS)
     epochs: int | None = setting(None, "passes over the training data (default: chosen from the data so each "
                                        "class is seen ~700 times, 2–8 epochs; see manifest adaptive)")
+    max_steps: int | None = setting(None, "stop after this many optimizer steps, mid-epoch if need be (default: "
+                                          "the epochs' steps, capped for long runs by a token budget; see "
+                                          "manifest adaptive)")
     batch_size: int = setting(32, "examples per optimizer step (global, across all processes)")
     lr: float | None = setting(None, "peak learning rate (default by method: full 5e-5, lora 5e-4, head 2e-3)")
     head_lr: float | None = setting(None, "full fine-tuning: peak learning rate of the classification head "
@@ -117,7 +120,7 @@ class FinetuneConfig:
                 problems.append(f"{name} must be in (0, 1], got {getattr(self, name)}")
         if self.reject_below is not None and self.target_precision is not None:
             problems.append("give --reject-below or --target-precision, not both")
-        for name in ("epochs", "batch_size", "max_length", "checkpoint_every", "lora_r", "lora_alpha"):
+        for name in ("epochs", "max_steps", "batch_size", "max_length", "checkpoint_every", "lora_r", "lora_alpha"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("eval_every", "patience", "weight_decay", "max_grad_norm", "max_dev_rows", "freeze_layers"):
@@ -141,6 +144,9 @@ class FinetuneConfig:
             problems.append(f"dp_delta must be in (0, 1), got {self.dp_delta}")
         if self.dp_delta is not None and self.dp_epsilon is None:
             problems.append("dp_delta is set but dp_epsilon is not; pass --dp-epsilon too")
+        if self.dp_epsilon is not None and self.max_steps is not None:
+            problems.append("max_steps is set with dp_epsilon: the privacy accountant counts whole epochs; "
+                            "give --epochs instead")
         if not self.dp_max_grad_norm > 0:
             problems.append(f"dp_max_grad_norm must be positive, got {self.dp_max_grad_norm}")
         if problems:

@@ -31,3 +31,16 @@ def configure_threads(threads: int | None = None) -> int:
     torch.set_num_threads(n)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # no fork warnings; we tokenize up front
     return n
+
+
+def limit_threads(threads: int | None) -> None:
+    """Cap every thread pool (torch, NumPy's BLAS, ONNX Runtime) at ``threads`` without importing torch: the
+    variables are read when a library starts; torch, when already imported, is told directly."""
+    if not threads:
+        return
+    import sys
+
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)

@@ -15,7 +15,7 @@ from lmforge.data.truncation import truncate
 from lmforge.evaluation.calibration import ece, fit_temperature, softmax, threshold_for_precision
 from lmforge.inference.predictor import Predictor
 from lmforge.models.tfidf import TfidfClassifier
-from lmforge.training.adaptive import adapt, choose_truncation
+from lmforge.training.adaptive import MAX_TRAIN_TOKENS, adapt, cap_steps, choose_truncation
 from tests.conftest import write_sentiment_csv
 
 
@@ -61,6 +61,24 @@ def test_user_flags_always_override_the_adaptive_choice():
     cfg, why = adapt(FinetuneConfig(epochs=3, lr=2e-5, max_length=64), profile(9000, 77))
     assert (cfg.epochs, cfg.lr, cfg.max_length) == (3, 2e-5, 64)
     assert why["lr"]["reason"] == why["epochs"]["reason"] == "given by the user"
+
+
+def test_a_token_budget_ends_long_runs_mid_epoch_unless_the_user_chose_the_epochs():
+    lengths = [40] * 30_000  # 1.2M tokens an epoch: 2 epochs are over the budget
+    cfg, why = adapt(FinetuneConfig(), profile(30_000, 7))
+    capped = cap_steps(cfg, lengths, why)
+    assert capped.max_steps == round(MAX_TRAIN_TOKENS / (40 * 30_000) * 938) < 2 * 938
+    assert capped.epochs == why["epochs"]["value"] == -(-capped.max_steps // 938)
+    assert "budget" in why["max_steps"]["reason"]
+    cfg, why = adapt(FinetuneConfig(), profile(58_614, 2))  # SST-2: its measured 2 epochs fit the budget
+    assert cap_steps(cfg, [13] * 58_614, why).max_steps is None
+    for given in (FinetuneConfig(epochs=2), FinetuneConfig(dp_epsilon=8.0, method="lora")):
+        cfg, why = adapt(given, profile(30_000, 7))
+        assert cap_steps(cfg, lengths, why).max_steps is None  # the user's epochs, or DP's accountant
+    cfg, why = adapt(FinetuneConfig(), profile(9000, 77))  # Banking77: 6 epochs of short texts fit
+    assert cap_steps(cfg, [16] * 9000, why).max_steps is None and "max_steps" not in why
+    with pytest.raises(lmforge.ConfigError, match="accountant"):
+        FinetuneConfig(max_steps=10, dp_epsilon=3.0, method="lora").validate()
 
 
 def test_long_texts_raise_max_length_and_switch_to_head_tail():

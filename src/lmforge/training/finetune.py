@@ -35,7 +35,7 @@ from lmforge.models.pretrained import load_tokenizer, resolve_model_dir, transfo
 from lmforge.tasks import get_task
 from lmforge.threads import configure_threads
 from lmforge.tracking import log_stage
-from lmforge.training.adaptive import adapt, apply_recipe, choose_truncation, profile_texts
+from lmforge.training.adaptive import adapt, apply_recipe, cap_steps, choose_truncation, profile_texts
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
@@ -256,7 +256,8 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
     cfg, decisions = adapt(cfg, profile_texts(train_data.texts, train_data.labels, lengths,
                                               unknown_share(full, tokenizer.unk_token_id)),
                            getattr(model.config, "max_position_embeddings", 512))
-    return choose_truncation(cfg, lengths, decisions).resolved(), decisions
+    cfg = choose_truncation(cfg, lengths, decisions)
+    return cap_steps(cfg, lengths, decisions).resolved(), decisions
 
 
 def encode_split(task, tokenizer, data, labels, cfg: FinetuneConfig):
@@ -333,8 +334,8 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         if main:  # what is needed to resume and to account for the run, before any step (a bad setting
             (output / "checkpoints").mkdir(parents=True, exist_ok=True)  # found above leaves nothing behind)
             write_manifest(output / "checkpoints", {"config": cfg.to_dict()})
-        settings = LoopSettings(epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                warmup_ratio=cfg.warmup_ratio,
+        settings = LoopSettings(epochs=cfg.epochs, max_steps=cfg.max_steps or 0, lr=cfg.lr,
+                                weight_decay=cfg.weight_decay, warmup_ratio=cfg.warmup_ratio,
                                 # under DP-SGD each example's gradient is clipped instead (dp_max_grad_norm)
                                 max_grad_norm=0.0 if plan.privacy is not None else cfg.max_grad_norm,
                                 eval_every=cfg.eval_every, patience=cfg.patience,
