@@ -115,7 +115,6 @@ def main() -> None:
     logs = args.out.parent
     logs.mkdir(parents=True, exist_ok=True)
     results = {"threads": args.threads, "load_average_start": os.getloadavg(), "all_at_once": args.all_at_once}
-    # nanoGPT and lmforge's recipe run at the same time, one process each, so both see the same conditions
     with tempfile.TemporaryDirectory(prefix="lmf-nanogpt-") as tmp:
         work = Path(tmp)
         peer = prepare_nanogpt(work)
@@ -125,8 +124,9 @@ def main() -> None:
         nano = Timed([sys.executable, "train.py", "config/train_shakespeare_char.py", *NANOGPT_FLAGS], peer, env,
                      logs / "nanogpt_train.log")
         fast = Timed(lmforge_cmd(corpus, work / "fast", args, args.steps), REPO, env, logs / "lmforge_fast.log")
-        start_long = lambda: Timed(lmforge_cmd(corpus, work / "long", args, long_steps), REPO, env,  # noqa: E731
-                                   logs / "lmforge_long.log")
+        def start_long() -> Timed:
+            return Timed(lmforge_cmd(corpus, work / "long", args, long_steps), REPO, env, logs / "lmforge_long.log")
+
         arms = [fast, nano] + ([start_long()] if args.all_at_once else [])
         try:  # every arm is waited for (or stopped) before the temporary directory goes
             walls = wait_all(arms)

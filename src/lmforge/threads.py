@@ -36,8 +36,12 @@ def configure_threads(threads: int | None = None) -> int:
 def limit_threads(threads: int | None) -> None:
     """Cap every thread pool (torch, NumPy's BLAS, ONNX Runtime) at ``threads`` without importing torch: the
     variables are read when a library starts; torch, when already imported, is told directly."""
-    if not threads:
+    if threads is None:
         return
+    if threads < 1:
+        from lmforge.errors import ConfigError
+
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
     import sys
 
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

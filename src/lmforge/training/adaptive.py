@@ -54,6 +54,7 @@ PLENTIFUL_ROWS_PER_CLASS = 10_000  # from here on, the SST-2 recipe
 BASE_MAX_LENGTH, MAX_LENGTH_CAP = 128, 256
 UNKNOWN_WARN_SHARE = 0.05  # tokens the base tokenizer maps to [UNK]: above this, warn
 MAX_TRAIN_TOKENS = 1_600_000  # training tokens (texts cut at max_length) above which a step budget ends the run
+GIVEN = "given by the user"  # the reason recorded for a setting the user set
 HEAD_TAIL_SHARE = 0.1       # head+tail truncation when at least this share of texts is longer than max_length
 
 
@@ -76,7 +77,7 @@ def profile_texts(texts: Sequence[str], labels: Sequence[str], token_lengths: Se
 def _decide(decisions: dict, cfg_values: dict, name: str, value, reason: str) -> None:
     """Fill ``name`` unless the user set it; record which."""
     if cfg_values[name] is not None:
-        decisions[name] = {"value": cfg_values[name], "reason": "given by the user"}
+        decisions[name] = {"value": cfg_values[name], "reason": GIVEN}
         return
     cfg_values[name] = value
     decisions[name] = {"value": value, "reason": reason}
@@ -119,7 +120,7 @@ def adapt(cfg: FinetuneConfig, profile: dict, max_positions: int = 512) -> tuple
                                               "per class: one frozen layer of 6 trains 19% faster at equal "
                                               "accuracy (SST-2)"}
             else:
-                decisions["freeze_layers"] = {"value": cfg.freeze_layers, "reason": "given by the user"}
+                decisions["freeze_layers"] = {"value": cfg.freeze_layers, "reason": GIVEN}
         else:
             _decide(decisions, values, "lr", SCARCE_LR, f"{per_class:g} rows per class (under "
                     f"{PLENTIFUL_ROWS_PER_CLASS:,}): a higher encoder rate moves further in fewer steps")
@@ -162,21 +163,21 @@ def cap_steps(cfg: FinetuneConfig, token_lengths: Sequence[int], decisions: dict
 
     Only for epochs this module chose (a user's ``--epochs`` is trained in full) and never under DP-SGD,
     whose accountant counts whole epochs; the cached-feature head method does not need it."""
-    values = dataclasses.asdict(cfg)
-    chosen = decisions.get("epochs", {}).get("reason") not in (None, "given by the user")
+    if cfg.max_steps is not None:
+        decisions["max_steps"] = {"value": cfg.max_steps, "reason": GIVEN}
+        return cfg
+    if decisions.get("epochs", {}).get("reason") in (None, GIVEN) or cfg.dp_epsilon is not None \
+            or cfg.method == "head":
+        return cfg
     per_epoch = int(np.minimum(np.asarray(token_lengths, dtype=np.int64), cfg.max_length).sum())
     planned = cfg.epochs * per_epoch
-    if cfg.max_steps is not None or not chosen or cfg.dp_epsilon is not None or cfg.method == "head" \
-            or planned <= MAX_TRAIN_TOKENS or not per_epoch:
-        if cfg.max_steps is not None:
-            decisions["max_steps"] = {"value": cfg.max_steps, "reason": "given by the user"}
+    if not per_epoch or planned <= MAX_TRAIN_TOKENS:
         return cfg
     steps_per_epoch = math.ceil(len(token_lengths) / cfg.batch_size)
     steps = max(1, round(MAX_TRAIN_TOKENS / per_epoch * steps_per_epoch))
-    values["max_steps"] = steps
-    values["epochs"] = math.ceil(steps / steps_per_epoch)
+    epochs = math.ceil(steps / steps_per_epoch)
     decisions["max_steps"] = {"value": steps, "reason": f"{cfg.epochs} epochs would train on {planned:,} tokens, "
                               f"over the {MAX_TRAIN_TOKENS:,}-token budget: {steps} steps "
                               f"({steps / steps_per_epoch:.2f} epochs); pass --epochs to train whole passes"}
-    decisions["epochs"] = {**decisions["epochs"], "value": values["epochs"]}
-    return FinetuneConfig(**values)
+    decisions["epochs"] = {**decisions["epochs"], "value": epochs}
+    return dataclasses.replace(cfg, max_steps=steps, epochs=epochs)
