@@ -1,6 +1,6 @@
 """Causal-LM training throughput: lmforge pretrain vs the Hugging Face Trainer, same GPT-2 config and data.
 
-    python bench/pretrain_vs_hf_trainer.py --threads 1 --steps 300
+    python bench/pretrain_vs_hf_trainer.py --threads 1 --steps 300 [--precision bf16]
 
 Both train transformers' GPT2LMHeadModel (SDPA attention) of the same shape on the same packed blocks of
 Tiny Shakespeare (character level, lmforge's char tokenizer), batch, learning rate and schedule, in one
@@ -58,7 +58,7 @@ def trainer_arm(args, work: Path) -> dict:
         output_dir=str(work / "trainer"), per_device_train_batch_size=args.batch_size, max_steps=args.steps,
         learning_rate=args.lr, weight_decay=0.1, adam_beta2=0.99, warmup_steps=int(0.05 * args.steps), lr_scheduler_type="linear",
         max_grad_norm=1.0, logging_steps=10**6, save_strategy="no", eval_strategy="no", report_to=[],
-        use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, seed=0)
+        use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, seed=0, bf16=args.precision == "bf16")
     trainer = Trainer(model=model, args=training_args, train_dataset=Blocks())
     metrics = trainer.train().metrics
     tokens = args.steps * args.batch_size * args.context
@@ -72,7 +72,7 @@ def lmforge_cmd(args, out: Path) -> list[str]:
             "--width", str(args.width), "--context", str(args.context), "--dropout", "0", "--batch-size",
             str(args.batch_size), "--max-steps", str(args.steps), "--lr", str(args.lr), "--eval-every",
             str(args.steps), "--eval-batches", "1", "--checkpoint-every", str(10 * args.steps), "--threads",
-            str(args.threads), "--quiet"]
+            str(args.threads), "--precision", args.precision, "--quiet"]
 
 
 def lmforge_result(out: Path) -> dict:
@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--context", type=int, default=64)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="both arms (bf16: autocast, the Trainer's bf16=True; needs a CPU with native bf16)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "pretrain_vs_hf_trainer.json")
     parser.add_argument("--arm", choices=("both", "trainer"), default="both", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -7,7 +7,8 @@ time of each, the adaptive choices and the verdict from the manifest, and a publ
     python bench/quality_suite.py                      # all sets, in the order below
     python bench/quality_suite.py banking77 agnews     # some
 
-Results: bench/out/quality/results.jsonl (one line per set, appended) and bench/out/quality/table.md.
+Results: bench/out/quality/results.jsonl (one line per set, appended) and bench/out/quality/table.md
+(bench/out/quality-bf16/ with QUALITY_PRECISION=bf16).
 Splits of Waimai and online_shopping are made by bench/quality_data.py (seeded, stratified 80/20).
 """
 
@@ -23,10 +24,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality_data import datasets  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "out" / "quality"
 # On a 2-core machine shared with other jobs, 2 torch threads spin-wait on each other; QUALITY_THREADS=1
 # passes --threads 1 to finetune and evaluate (recorded in the results)
 THREADS = os.environ.get("QUALITY_THREADS")
+# QUALITY_PRECISION=bf16 passes --precision bf16 to finetune (a CPU with native bf16), into out/quality-bf16
+PRECISION = os.environ.get("QUALITY_PRECISION")
+OUT = Path(__file__).resolve().parent / "out" / ("quality" + (f"-{PRECISION}" if PRECISION else ""))
 ORDER = ("banking77", "agnews", "waimai10k", "online_shopping7", "sst2")
 REFERENCES = {  # published accuracy on the same test split (different model or more training data: say so)
     "sst2": "MiniLMv2-L6-H384 91.97% (full GLUE train; huggingface.co/philschmid/MiniLMv2-L6-H384-sst2)",
@@ -50,7 +53,7 @@ def one(name: str, files: dict) -> dict:
     model = OUT / name
     machine = ["--threads", THREADS] if THREADS else []  # a machine setting, not a recipe one
     finetune_s, summary = run(["finetune", str(files["train"]), "--output", str(model), "--overwrite", "--quiet",
-                               *machine])
+                               *machine, *(["--precision", PRECISION] if PRECISION else [])])
     eval_s, _ = run(["evaluate", str(model), str(files["test"]), *machine])
     base_s, _ = run(["evaluate", str(model / "baseline"), str(files["test"]), *machine])
     manifest = json.loads((model / "manifest.json").read_text())
@@ -58,7 +61,7 @@ def one(name: str, files: dict) -> dict:
     base = json.loads((model / "baseline" / "eval" / Path(files["test"]).stem / "metrics.json").read_text())
     adaptive = {k: v["value"] for k, v in manifest.get("adaptive", {}).items() if isinstance(v, dict) and "value" in v}
     return {
-        "set": name, "threads": THREADS or "default", "train": str(files["train"]), "test": str(files["test"]),
+        "set": name, "threads": THREADS or "default", "precision": PRECISION or "auto", "train": str(files["train"]), "test": str(files["test"]),
         "finetune_s": round(finetune_s, 1), "evaluate_s": round(eval_s, 1), "baseline_evaluate_s": round(base_s, 1),
         "test_accuracy": tuned["accuracy"], "test_macro_f1": tuned["macro_f1"],
         "test_ece": tuned["expected_calibration_error"],

@@ -121,3 +121,28 @@ def test_freeze_layers_keeps_embeddings_and_lower_layers_as_they_were(tmp_path, 
         lmforge.finetune(sentiment_csv, tmp_path / "all", model=str(tiny_model), freeze_layers=2,
                          **{**FAST, "epochs": 1})
     assert not (tmp_path / "all" / "checkpoints").exists()  # nothing to --resume from a run that never started
+
+
+def test_bf16_on_a_cpu_needs_native_bf16_and_trains_fp32_weights(tmp_path, tiny_model, sentiment_csv, monkeypatch):
+    from lmforge.errors import ConfigError
+    from lmforge.training import finetune as finetune_module
+
+    if torch.cuda.is_available():
+        pytest.skip("the CPU rules of --precision")
+    assert finetune_module.choose_mixed_precision("auto") == "no"  # auto stays fp32 on a CPU
+    with pytest.raises(ConfigError, match="fp16 needs a GPU"):
+        finetune_module.choose_mixed_precision("fp16")
+    with monkeypatch.context() as patch:
+        patch.setattr(finetune_module, "cpu_has_bf16", lambda: False)
+        with pytest.raises(ConfigError, match="AVX512-BF16 or AMX"):
+            finetune_module.choose_mixed_precision("bf16")
+        patch.setattr(finetune_module, "cpu_has_bf16", lambda: True)
+        assert finetune_module.choose_mixed_precision("bf16") == "bf16"
+    if not finetune_module.cpu_has_bf16():
+        return  # the training half needs a CPU that has bf16
+    result = lmforge.finetune(sentiment_csv, tmp_path / "bf16", model=str(tiny_model), precision="bf16",
+                              **{**FAST, "epochs": 1})
+    assert result.manifest["training"]["mixed_precision"] == "bf16"
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "bf16")
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast computes; weights stay fp32
+    assert np.isfinite(Predictor.load(tmp_path / "bf16").logits(["a fine film"])).all()

@@ -15,6 +15,8 @@ from lmforge.errors import ConfigError
 
 METHODS = ("full", "lora", "head")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISION_HELP = ("auto (bf16 on a GPU that has it, else fp32), fp32, bf16 (a GPU, or a CPU with AVX512-BF16 or "
+                  "AMX: about 2x faster there) or fp16 (a GPU)")
 TRUNCATIONS = ("head", "head+tail")
 # Learning rates that work for each method on small encoders (measured on SST-2, see bench/RESULTS.md).
 DEFAULT_LR = {"full": 5e-5, "lora": 5e-4, "head": 2e-3}
@@ -86,8 +88,7 @@ class FinetuneConfig:
     freeze_layers: int | None = setting(None, "full fine-tuning: also freeze the embedding block and the first N "
                                               "encoder layers, whose backward pass is then skipped (default: a "
                                               "sixth of the layers, rounded down: 1 of MiniLM's 6)")
-    precision: str = setting("auto", "auto (bf16 on a GPU that has it, else fp32), fp32, bf16 or fp16",
-                             choices=PRECISIONS)
+    precision: str = setting("auto", PRECISION_HELP, choices=PRECISIONS)
     text_column: str | None = setting(None, "name of the text column (detected when omitted)")
     label_column: str | None = setting(None, "name of the label column (detected when omitted)")
     encoding: str = setting("utf-8", "text encoding of the input files")

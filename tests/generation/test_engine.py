@@ -123,3 +123,21 @@ def test_max_tokens_and_eos_finish_reasons(engine):
     assert len(chunks) == 5 and chunks[-1].finish_reason == "length"
     with pytest.raises(Exception, match="context"):
         engine.fit(list(range(300)), SamplingParams())
+
+
+def test_a_sliding_window_runs_a_completion_past_the_context(tiny_llama):
+    small = GenerationEngine.load(tiny_llama, slots=1, max_len=32)
+    ids = small.prompt_ids("hello world")
+    params = SamplingParams(max_tokens=80, ignore_eos=True)
+    assert len(list(small.stream(ids, params))) < 32  # without the window: cut to the context
+    ours = [c.token for c in small.stream(ids, params, slide=True)]
+    assert len(ours) == 80
+    window, expected = list(ids), []  # the same windows, each run whole through transformers (no cache)
+    for _ in range(80):
+        with torch.inference_mode():
+            token = int(small.model(input_ids=torch.tensor([window])).logits[0, -1].argmax())
+        expected.append(token)
+        window.append(token)
+        if len(window) >= 32:
+            window = window[-16:]
+    assert ours == expected

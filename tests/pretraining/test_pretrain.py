@@ -38,6 +38,22 @@ def test_clm_loss_goes_down_and_the_artifact_generates(tmp_path, text_corpus):
     assert tok.decode(out[0, :ids.shape[1]]) == "the film"
 
 
+def test_bf16_pretraining_on_a_cpu_with_native_bf16_learns(tmp_path, text_corpus):
+    import pytest
+
+    from lmforge.metering.hardware import cpu_has_bf16
+
+    if torch.cuda.is_available() or not cpu_has_bf16():
+        pytest.skip("needs a CPU with AVX512-BF16 or AMX")
+    cfg = PretrainConfig(objective="clm", tokenizer="char", batch_size=16, max_steps=40, lr=3e-3, eval_every=20,
+                         precision="bf16", **TINY)
+    result = pretrain([text_corpus], tmp_path / "bf16", cfg, quiet=True)
+    history = result.manifest["metrics"]["history"]
+    assert result.manifest["training"]["mixed_precision"] == "bf16"
+    assert history[-1]["val_loss"] < history[0]["val_loss"]
+    assert all(w.dtype == torch.float32 for w in load_file(tmp_path / "bf16" / "model.safetensors").values())
+
+
 def test_gradient_accumulation_gives_the_same_weights(tmp_path, text_corpus):
     runs = {}
     for accumulation in (1, 4):

@@ -34,7 +34,7 @@ def cmd_generate(args) -> None:
         ids = engine.chat_ids([*([{"role": "system", "content": args.system}] if args.system else []),
                                {"role": "user", "content": args.prompt}])
     started, tokens = time.perf_counter(), 0
-    for chunk in engine.stream(ids, params):
+    for chunk in engine.stream(ids, params, slide=args.raw):  # a completion may run past the context
         tokens += chunk.token is not None
         print(chunk.text, end="", flush=True)
     elapsed = time.perf_counter() - started
@@ -121,7 +121,8 @@ def register(subparsers) -> None:
                        help="causal-LM directory, a .gguf file, or 'smollm2' (the bundled SmolLM2-135M-Instruct)")
         if name == "generate":
             p.add_argument("prompt", help="the prompt (sent through the chat template unless --raw)")
-            p.add_argument("--raw", action="store_true", help="plain completion: no chat template")
+            p.add_argument("--raw", action="store_true", help="plain completion: no chat template; "
+                           "it may run past the model's context (a sliding window, as nanoGPT samples)")
             p.add_argument("--stats", action="store_true", help="print tokens/s to stderr at the end")
         p.add_argument("--system", help="system message")
         p.add_argument("--max-tokens", type=int, default=256, help="most new tokens (default: 256)")

@@ -156,14 +156,30 @@ class GenerationEngine:
             params = replace(params, max_tokens=room)
         return params
 
-    def stream(self, prompt: list[int], params: SamplingParams | None = None) -> Iterator[Chunk]:
-        """Generate for one prompt on slot 0 (not for concurrent use: the server has its scheduler)."""
-        params = self.fit(prompt, (params or SamplingParams()).validate())
-        sequence = Sequence(self, prompt, params)
-        chunk = sequence.accept(self.decoder.prefill(0, prompt))
+    def stream(self, prompt: list[int], params: SamplingParams | None = None, *,
+               slide: bool = False) -> Iterator[Chunk]:
+        """Generate for one prompt on slot 0 (not for concurrent use: the server has its scheduler).
+
+        Without ``slide``, prompt + generation must fit the model's context (max_tokens is cut to fit). With
+        it, generation goes on past the context the way nanoGPT samples: when the window is full, its last
+        half is run again from position 0 and decoding continues, so the model never sees more than its
+        context; a prompt longer than the context keeps its end."""
+        params = (params or SamplingParams()).validate()
+        if slide:
+            prompt = prompt[-(self.max_len // 2):] if len(prompt) >= self.max_len else prompt
+        else:
+            params = self.fit(prompt, params)
+        sequence, window = Sequence(self, prompt, params), list(prompt)
+        chunk = sequence.accept(self.decoder.prefill(0, window))
         yield chunk
         while sequence.finish_reason is None:
-            chunk = sequence.accept(self.decoder.decode([chunk.token])[0])
+            window.append(chunk.token)
+            if len(window) >= self.max_len:  # full: keep the last half, positions from 0 again
+                window = window[-(self.max_len // 2):]
+                logits = self.decoder.prefill(0, window)
+            else:
+                logits = self.decoder.decode([chunk.token])[0]
+            chunk = sequence.accept(logits)
             yield chunk
 
     def generate(self, prompt: str, params: SamplingParams | None = None) -> str:

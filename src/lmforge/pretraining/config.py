@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from lmforge.config import setting
+from lmforge.config import PRECISION_HELP, PRECISIONS, setting
 from lmforge.errors import ConfigError
 from lmforge.pretraining.sizes import ARCHITECTURES, SIZES
 
@@ -56,11 +56,13 @@ class PretrainConfig:
     encoding: str = setting("utf-8", "text encoding of the corpus files")
     seed: int = setting(0, "seed for initialisation, block order, masking and dropout")
     threads: int | None = setting(None, "CPU threads for torch (default: physical cores)")
+    precision: str = setting("auto", PRECISION_HELP, choices=PRECISIONS)
     price_per_hour: float | None = setting(None, "$ per hour of the machine, for the cost estimate")
 
     def validate(self) -> PretrainConfig:
         problems = []
-        for name, allowed in (("objective", OBJECTIVES), ("size", tuple(SIZES)), ("arch", ARCHITECTURES)):
+        for name, allowed in (("objective", OBJECTIVES), ("size", tuple(SIZES)), ("arch", ARCHITECTURES),
+                              ("precision", PRECISIONS)):
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} '{getattr(self, name)}' is not one of {', '.join(allowed)}")
         for name in ("vocab_size", "batch_size", "grad_accumulation", "checkpoint_every"):

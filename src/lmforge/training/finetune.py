@@ -31,6 +31,7 @@ from lmforge.evaluation.calibration import abstain_record, calibration_record, s
 from lmforge.files import refuse_to_replace
 from lmforge.inference.predictor import batched_logits
 from lmforge.metering import Meter
+from lmforge.metering.hardware import cpu_has_bf16
 from lmforge.models.pretrained import load_tokenizer, resolve_model_dir, transformer_blocks, weights_sha256
 from lmforge.tasks import get_task
 from lmforge.threads import configure_threads
@@ -80,13 +81,32 @@ def split_dev(train: LabeledTexts, cfg: FinetuneConfig) -> tuple[LabeledTexts, L
 
 
 def choose_mixed_precision(precision: str) -> str:
+    """Accelerate's mixed_precision for ``--precision``. On a CPU, auto stays fp32 (bf16 has not yet been
+    measured to keep accuracy on every suite set); bf16 is there to ask for where the CPU has native bf16."""
     if not torch.cuda.is_available():
-        if precision in ("bf16", "fp16"):
-            raise ConfigError(f"--precision {precision} needs a GPU; this machine has none (use fp32 or auto)")
-        return "no"
+        if precision == "fp16":
+            raise ConfigError("--precision fp16 needs a GPU; this machine has none (use fp32, auto, or bf16 on "
+                              "a CPU with AVX512-BF16/AMX)")
+        if precision == "bf16" and not cpu_has_bf16():
+            raise ConfigError("--precision bf16 on a CPU needs AVX512-BF16 or AMX, which this one lacks (bf16 "
+                              "would be emulated, slower than fp32); use fp32 or auto")
+        return "bf16" if precision == "bf16" else "no"
     if precision == "auto":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return {"fp32": "no"}.get(precision, precision)
+
+
+def make_accelerator(precision: str):
+    """Accelerate's Accelerator for one run at ``--precision``. Its state is a per-process singleton that
+    refuses a second precision, so a process running several runs (a notebook, the tests) resets it; the
+    distributed half of the state (the launch's process group) is kept."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    mixed = choose_mixed_precision(precision)
+    if AcceleratorState._shared_state and AcceleratorState._shared_state.get("_mixed_precision") != mixed:
+        AcceleratorState._reset_state(reset_partial_state=False)
+    return Accelerator(mixed_precision=mixed, cpu=not torch.cuda.is_available())
 
 
 def prepare_output(output: Path, resume: bool, overwrite: bool) -> None:
@@ -282,8 +302,6 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
 
     With ``resume``, the interrupted run's settings are reused; of ``config``, only the settings named in
     ``given`` (None: all) are compared with them (see :func:`resume_config`)."""
-    from accelerate import Accelerator
-
     cfg = (config or FinetuneConfig()).validate()  # unset settings are chosen from the data below
     task = get_task(cfg.task)
     output = Path(output)
@@ -291,8 +309,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
     prepare_output(output, resume, overwrite)
     if resume:
         cfg = resume_config(output, cfg, given)
-    accelerator = Accelerator(mixed_precision=choose_mixed_precision(cfg.precision),
-                              cpu=not torch.cuda.is_available())
+    accelerator = make_accelerator(cfg.precision)
     main = accelerator.is_main_process
     threads = configure_threads(cfg.threads)
     checkpoint = latest_checkpoint(output / "checkpoints") if resume else None
