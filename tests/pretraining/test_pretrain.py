@@ -41,9 +41,15 @@ def test_clm_loss_goes_down_and_the_artifact_generates(tmp_path, text_corpus):
 def test_bf16_pretraining_on_a_cpu_with_native_bf16_learns(tmp_path, text_corpus):
     import pytest
 
+    from lmforge.errors import ConfigError
     from lmforge.metering.hardware import cpu_has_bf16
 
-    if torch.cuda.is_available() or not cpu_has_bf16():
+    if torch.cuda.is_available():
+        pytest.skip("the CPU rules of --precision")
+    with pytest.raises(ConfigError, match="objective mlm on a CPU"):  # measured far slower than fp32
+        pretrain([text_corpus], tmp_path / "mlm", PretrainConfig(objective="mlm", precision="bf16", **TINY),
+                 quiet=True)
+    if not cpu_has_bf16():
         pytest.skip("needs a CPU with AVX512-BF16 or AMX")
     cfg = PretrainConfig(objective="clm", tokenizer="char", batch_size=16, max_steps=40, lr=3e-3, eval_every=20,
                          precision="bf16", **TINY)

@@ -104,9 +104,9 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
     if resume:
         check_resume_config(output, cfg, corpus)
     if cfg.precision == "bf16" and cfg.objective == "mlm" and not torch.cuda.is_available():
-        raise ConfigError("--precision bf16 with --objective mlm on a CPU ran over 50x slower than fp32 when "
-                          "measured (MiniLM, 3 Dec 2026); use --precision fp32 (bf16 on a CPU is for clm and "
-                          "fine-tuning)")
+        raise ConfigError("--precision bf16 with --objective mlm on a CPU took minutes a step where fp32 takes "
+                          "seconds when measured (MiniLM, bench/RESULTS.md); use --precision fp32 (bf16 on a "
+                          "CPU is for clm and fine-tuning)")
     accelerator = make_accelerator(cfg.precision)
     threads = configure_threads(cfg.threads)
     checkpoint = latest_checkpoint(output / "checkpoints") if resume else None
