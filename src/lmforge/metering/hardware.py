@@ -43,15 +43,20 @@ def hardware_info() -> dict:
     return info
 
 
-def _cpu_model() -> str:
+def _cpuinfo(field: str) -> str | None:
+    """The first ``field`` of /proc/cpuinfo (None where there is none: not Linux, or no such field)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith(field):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def _cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,15 +64,7 @@ def cpu_has_bf16() -> bool:
     """Whether the CPU multiplies bf16 natively (AVX512-BF16 or AMX): there, bf16 autocast roughly halves a
     training step (MiniLM: 0.71 s vs 1.55 s at batch 32 × 64, one thread; bench/RESULTS.md). Elsewhere
     oneDNN emulates bf16 and it is slower than fp32."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        pass
-    return False
+    return bool(set((_cpuinfo("flags") or "").split()) & {"avx512_bf16", "amx_bf16"})
 
 
 def measure_fp32_gflops(seconds: float = 1.0, size: int = 1024, device: str = "cpu") -> float:
