@@ -98,16 +98,16 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
     from lmforge.training.finetune import make_accelerator
 
     cfg = (config or PretrainConfig()).resolved()
+    if cfg.precision == "bf16" and cfg.objective == "mlm" and not torch.cuda.is_available():
+        raise ConfigError("--precision bf16 with --objective mlm on a CPU took minutes a step where fp32 takes "
+                          "seconds when measured (MiniLM, bench/RESULTS.md); use --precision fp32 (bf16 on a "
+                          "CPU is for clm and fine-tuning)")
+    accelerator = make_accelerator(cfg.precision)  # before the output is touched: it checks --precision
     corpus = [str(c) for c in corpus]
     output = Path(output)
     prepare_output(output, resume, overwrite)
     if resume:
         check_resume_config(output, cfg, corpus)
-    if cfg.precision == "bf16" and cfg.objective == "mlm" and not torch.cuda.is_available():
-        raise ConfigError("--precision bf16 with --objective mlm on a CPU took minutes a step where fp32 takes "
-                          "seconds when measured (MiniLM, bench/RESULTS.md); use --precision fp32 (bf16 on a "
-                          "CPU is for clm and fine-tuning)")
-    accelerator = make_accelerator(cfg.precision)
     threads = configure_threads(cfg.threads)
     checkpoint = latest_checkpoint(output / "checkpoints") if resume else None
     carried = json.loads((checkpoint / "state.json").read_text()).get("meter", {}) if checkpoint else {}
