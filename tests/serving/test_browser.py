@@ -3,6 +3,7 @@ type a text, see the class probabilities as bars; the model card shows metrics, 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -19,9 +20,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture
-def live_server(model_dir):
-    """The app under uvicorn in a thread, on a free loopback port."""
+@contextlib.contextmanager
+def serving(model_dir):
+    """The app for ``model_dir`` under uvicorn in a thread, on a free loopback port."""
     import uvicorn
 
     with socket.socket() as s:
@@ -35,9 +36,17 @@ def live_server(model_dir):
         if server.started and app.state.serving.ready:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(30)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+@pytest.fixture
+def live_server(model_dir):
+    with serving(model_dir) as served:
+        yield served
 
 
 @pytest.fixture
@@ -77,6 +86,35 @@ def test_playground_shows_probability_bars_and_the_model_card(live_server, brows
     assert shown == f"{100 * want.score:.1f}%"
     width = page.eval_on_selector("#result .bar-row.best .bar > span", "e => e.style.width")
     assert width == f"{100 * want.score:.1f}%"
+
+
+def test_playground_highlights_the_entities_of_a_tagger(tmp_path, tiny_model, browser_page):
+    import httpx
+
+    import lmforge
+    from tests.tasks.test_token_classification import toy_sentences, write_conll
+
+    train = write_conll(tmp_path / "train.txt", toy_sentences(240, 0))
+    dev = write_conll(tmp_path / "dev.txt", toy_sentences(60, 1), docstart=False)
+    tagger = lmforge.finetune(train, tmp_path / "tagger", dev, task="token-classification", model=str(tiny_model),
+                              epochs=8, batch_size=16, lr=5e-3, head_lr=5e-3, max_length=32,
+                              freeze_embeddings=False, patience=0, quiet=True).output
+    text = "the actor and a film"
+    with serving(tagger) as (url, _):
+        want = httpx.post(url + "/v1/tag", json={"texts": [text]}).json()["results"][0]["entities"]
+        assert want, "the tagger finds entities in its own training pattern"
+        page = browser_page
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        assert page.text_content("#classify") == "Find entities" and page.is_hidden("#text-b-row")
+        page.fill("#text", text)
+        page.click("#classify")
+        page.wait_for_selector("#result mark", timeout=30_000)
+        marks = page.locator("#result mark")
+        shown = [(marks.nth(i).get_attribute("data-type"), marks.nth(i).evaluate("m => m.firstChild.textContent"))
+                 for i in range(marks.count())]
+        assert shown == [(e["type"], e["text"]) for e in want]
+        assert page.eval_on_selector("#result .tagged", "p => p.textContent.replace(/PER|OBJ/g, '')") == text
 
 
 def test_playground_asks_for_a_key_once_keys_exist_and_shows_the_error(live_server, browser_page, model_dir):

@@ -25,9 +25,14 @@ class BuiltModel:
     origin: dict  # from scratch (shape) or the checkpoint it continues, and what was created
     pooler: dict = field(default_factory=dict)  # the checkpoint's pooler weights, re-attached on save
 
-    @property
-    def flops_per_token(self) -> float:
-        return training_flops_per_token(self.model, self.context)
+    def flops_per_token(self, head_share: float = 1.0) -> float:
+        return training_flops_per_token(self.model, self.context, head_share)
+
+    def embedding_lr_scale(self, scale: float):
+        """``lr_scale`` for THE loop: the word embeddings (and the head tied to them) at ``scale`` × lr."""
+        embeddings = self.model.get_input_embeddings().weight
+        name = next(n for n, p in self.model.named_parameters() if p is embeddings)
+        return lambda parameter: scale if parameter == name else 1.0
 
     def describe(self) -> dict:
         return {**self.origin, "parameters": sum(p.numel() for p in self.model.parameters())}
@@ -48,7 +53,7 @@ class BuiltModel:
 
 def build_model(cfg: PretrainConfig, tokenizer) -> BuiltModel:
     if cfg.from_model:
-        return load_for_continued_pretraining(cfg)
+        return load_for_continued_pretraining(cfg, tokenizer)
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
     shape = resolve_shape(cfg.size, cfg.layers, cfg.heads, cfg.width, cfg.context)
@@ -62,7 +67,7 @@ def build_model(cfg: PretrainConfig, tokenizer) -> BuiltModel:
     return BuiltModel(model, shape.context, {"from": "scratch", "shape": shape.as_dict()})
 
 
-def load_for_continued_pretraining(cfg: PretrainConfig) -> BuiltModel:
+def load_for_continued_pretraining(cfg: PretrainConfig, tokenizer) -> BuiltModel:
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
@@ -82,6 +87,9 @@ def load_for_continued_pretraining(cfg: PretrainConfig) -> BuiltModel:
                           f"a {cfg.objective} architecture?")
     if created and cfg.objective == "mlm":
         model.tie_weights()  # the decoder is the word-embedding matrix; only the transform is new
+    grown = len(tokenizer) - model.get_input_embeddings().num_embeddings
+    if grown > 0:  # the tokens --extend-vocab added: new rows around the mean of the old (tied head too)
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     pooler = {}
     weights = model_dir / "model.safetensors"
     if cfg.objective == "mlm" and weights.exists():
@@ -92,5 +100,6 @@ def load_for_continued_pretraining(cfg: PretrainConfig) -> BuiltModel:
     if context > limit:
         raise ConfigError(f"--context {context} is beyond what {model_dir.name} was trained for ({limit})")
     origin = {"from": str(model_dir), "sha256": weights_sha256(model_dir), "created": created,
-              "head_tied_to_embeddings": bool(created) and cfg.objective == "mlm"}
+              "head_tied_to_embeddings": bool(created) and cfg.objective == "mlm",
+              "embeddings_added": max(0, grown)}
     return BuiltModel(model, context, origin, pooler)

@@ -32,6 +32,7 @@ from lmforge.training.loop import train as run_loop
 
 EVAL_BATCH = 64  # validation blocks per forward pass
 TASK_OF_OBJECTIVE = {"mlm": "masked-lm", "clm": "causal-lm"}
+NEW_EMBEDDINGS_LR_SCALE = 10.0  # --extend-vocab: the embedding matrix learns at 10 × lr
 
 
 @dataclass
@@ -71,7 +72,7 @@ def prepare_tokenizer(cfg: PretrainConfig, corpus: list[str], output: Path, quie
     from lmforge.pretraining.tokenizer_training import train_tokenizer
 
     if cfg.from_model:
-        return load_tokenizer(resolve_model_dir(cfg.from_model)), {"source": str(cfg.from_model)}
+        return continued_tokenizer(cfg, corpus, output / "data" / "tokenizer", quiet)
     kind = cfg.tokenizer or ("wordpiece" if cfg.objective == "mlm" else "bpe")
     if kind not in TOKENIZER_KINDS:
         if not (Path(kind) / "tokenizer.json").exists():
@@ -88,6 +89,26 @@ def prepare_tokenizer(cfg: PretrainConfig, corpus: list[str], output: Path, quie
     if cfg.objective == "mlm" and tokenizer.mask_token_id is None:
         raise ConfigError(f"--tokenizer {kind} has no [MASK] token; masked-LM needs wordpiece or unigram")
     return tokenizer, {"trained": kind, "vocab_size": len(tokenizer)}
+
+
+def continued_tokenizer(cfg: PretrainConfig, corpus: list[str], directory: Path, quiet: bool):
+    """The model's own tokenizer, extended with the corpus words it maps to [UNK] (see ``--extend-vocab``);
+    kept in OUTPUT/data/tokenizer with what was added, so a resumed run reuses it."""
+    from lmforge.models.pretrained import load_tokenizer, resolve_model_dir
+    from lmforge.pretraining.vocabulary import corpus_texts, extend_vocabulary
+
+    record = directory / "extension.json"
+    if record.exists():
+        return load_tokenizer(directory), json.loads(record.read_text())
+    tokenizer = load_tokenizer(resolve_model_dir(cfg.from_model))
+    extension = extend_vocabulary(tokenizer, corpus_texts(corpus, cfg.text_column, cfg.encoding), cfg.extend_vocab)
+    if extension["extended"] and not quiet:
+        print(f"{extension['unknown_share_before']:.0%} of the corpus's tokens are unknown to {cfg.from_model}'s "
+              f"tokenizer: added {extension['added']:,} tokens (unknown now {extension['unknown_share_after']:.1%})")
+    info = {"source": str(cfg.from_model), "vocab_size": len(tokenizer), **extension}
+    tokenizer.save_pretrained(directory)
+    record.write_text(json.dumps(info, indent=2))
+    return tokenizer, info
 
 
 def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfig | None = None, *,
@@ -131,12 +152,14 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
         tokens_per_step = cfg.batch_size * context  # clm: inputs (its extra target aside); mlm: [CLS] … [SEP]
         steps = cfg.max_steps or (math.ceil(cfg.max_tokens / tokens_per_step) if cfg.max_tokens
                                   else math.ceil(blocks.blocks_per_epoch / cfg.batch_size))
-        flops_per_token = built.flops_per_token
+        flops_per_token = built.flops_per_token(cfg.mask_probability if cfg.objective == "mlm" else 1.0)
+        # new token embeddings start at the mean of the old ones: at the encoder's rate they would barely move
+        lr_scale = built.embedding_lr_scale(NEW_EMBEDDINGS_LR_SCALE) if tokenizer_info.get("extended") else None
         plan = TrainingPlan(model=model, loss=objective.loss, count=objective.count, tokens=objective.tokens,
                             stream=block_stream(objective, blocks, micro, cfg.seed),
                             evaluate=validation_scorer(objective, val_part, EVAL_BATCH, cfg.eval_batches),
                             metric=task.primary_metric, lower_is_better=task.lower_is_better,
-                            flops_per_token=flops_per_token)
+                            flops_per_token=flops_per_token, lr_scale=lr_scale)
         profile = machine_profile()
         peak = (profile.get("gpu_fp32_gflops") if torch.cuda.is_available() else profile.get("fp32_gflops")) or 0.0
         if accelerator.is_main_process:
@@ -167,6 +190,7 @@ def pretrain(corpus: list[str | Path], output: str | Path, config: PretrainConfi
         "config": cfg.to_dict(),
         "model": {"architecture": type(raw).__name__, "context": context, **built.describe()},
         "tokenizer": tokenizer_info,
+        "embedding_lr_scale": NEW_EMBEDDINGS_LR_SCALE if lr_scale else 1.0,
         "inputs": {"corpus": tokens.files, "tokens": len(tokens.tokens), "train_tokens": len(train_part.tokens),
                    "val_tokens": len(val_part.tokens), "val_split": f"last {cfg.val_fraction:.0%} of the token stream"},
         "metrics": {"val": {k: best[k] for k in ("val_loss", "perplexity") if k in best},

@@ -82,13 +82,14 @@ def masked_config(shape: ModelShape, vocab_size: int, dropout: float, pad_id: in
                       attention_probs_dropout_prob=dropout, pad_token_id=pad_id)
 
 
-def training_flops_per_token(model, context: int) -> float:
+def training_flops_per_token(model, context: int, head_share: float = 1.0) -> float:
     """Forward + backward FLOPs per token: 6 × (weights in matrix multiplies) + 12 × layers × width ×
-    context for attention (the PaLM paper's appendix B estimate, used for MFU)."""
+    context for attention (the PaLM paper's appendix B estimate, used for MFU). The output projection runs
+    on ``head_share`` of the tokens (masked-LM: only the masked ones reach it)."""
     config = model.config
     layers = getattr(config, "num_hidden_layers", None) or config.n_layer
     width = getattr(config, "hidden_size", None) or config.n_embd
     embeddings = sum(p.numel() for n, p in model.named_parameters() if "embed" in n or ".wte." in n or ".wpe." in n)
     matmul_weights = sum(p.numel() for p in model.parameters()) - embeddings
     output_projection = config.vocab_size * width  # the (tied) output layer is a matmul on every token
-    return 6.0 * (matmul_weights + output_projection) + 12.0 * layers * width * context
+    return 6.0 * (matmul_weights + head_share * output_projection) + 12.0 * layers * width * context

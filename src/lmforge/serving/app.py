@@ -180,6 +180,7 @@ async def _load_services(state: ServingState) -> None:
         manifest = read_manifest(state.model_dir)
         name = (generation.engine.name if generation else manifest.get("name") or state.model_dir.name)
         state.card = {"name": name, "task": state.task, "labels": [], "metrics": manifest.get("metrics", {}),
+                      "route": "/v1/chat/completions" if generation else "/v1/embeddings",
                       "backend": generation.engine.backend if generation else "torch",
                       "max_length": generation.engine.max_len if generation else embeddings.encoder.max_length,
                       "embedding_model": embeddings.encoder.name if embeddings else None,
@@ -235,7 +236,9 @@ def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys
     cost = manifest.get("cost")
     if cost is not None:
         cost = {**cost, "wall_s": manifest.get("wall_s"), "hardware": manifest.get("hardware")}
-    return {"name": model_dir.name, "task": predictor.task.name, "labels": list(predictor.labels),
+    task = predictor.task
+    return {"name": model_dir.name, "task": task.name, "labels": list(predictor.labels),
+            "route": task.serving_route or None, "inputs": "pairs" if task.name.startswith("pair-") else "texts",
             "backend": predictor.backend.name,
             "max_length": predictor.max_length, "metrics": metrics, "confusion_matrix": confusion, "cost": cost,
             "limits": {"max_texts": config.max_texts, "max_chars": config.max_chars,

@@ -81,6 +81,8 @@ class ModelCard(BaseModel):
     name: str
     task: str = Field("text-classification", description="what the model predicts (lmforge.tasks)")
     labels: list[str]
+    route: str | None = Field(None, description="the route that serves this model's predictions, e.g. /v1/tag")
+    inputs: str = Field("texts", description="what that route reads: 'texts', or 'pairs' for a sentence-pair model")
     backend: str
     max_length: int
     metrics: dict = Field(default_factory=dict, description="dev metrics from training, and evaluations")

@@ -30,20 +30,71 @@ function showBars(result) {
   }
 }
 
+// Entities as highlighted spans of the text, coloured by type (offsets are characters of the text sent).
+function typeColour(type) {
+  let hash = 0;
+  for (const c of type) hash = (hash * 31 + c.codePointAt(0)) % 360;
+  return `hsl(${hash}, 70%, 85%)`;
+}
+
+function showEntities(text, result) {
+  const box = $("result");
+  const shown = el("p", { class: "tagged" });
+  let at = 0;
+  for (const entity of [...result.entities].sort((a, b) => a.start - b.start)) {
+    if (entity.start < at) continue;
+    shown.append(document.createTextNode(text.slice(at, entity.start)));
+    const mark = el("mark", { "data-type": entity.type, title: `${entity.type} · ${(100 * entity.score).toFixed(1)}%` },
+                    text.slice(entity.start, entity.end));
+    mark.style.background = typeColour(entity.type);
+    mark.append(el("span", { class: "entity-type" }, entity.type));
+    shown.append(mark);
+    at = entity.end;
+  }
+  shown.append(document.createTextNode(text.slice(at)));
+  box.replaceChildren(shown);
+  if (!result.entities.length) box.append(el("p", { class: "muted" }, "No entities found."));
+}
+
+function showScore(result) {
+  $("result").replaceChildren(el("p", { class: "score" }, "score: " + fmt(result.score)));
+}
+
+// Multi-label: every label's score as a bar; the labels that passed their thresholds are the "best" ones.
+function showMultiLabel(result) {
+  showBars({ scores: result.scores, label: null });
+  for (const row of $("result").children) {
+    if (result.labels.includes(row.dataset.label)) row.classList.add("best");
+  }
+}
+
+let card = { route: "/v1/classify", inputs: "texts" };
+
 async function classify() {
   const text = $("text").value;
+  const second = $("text-b").value;
   const error = $("error");
   error.hidden = true;
-  if (!text.trim()) { error.textContent = "Type a text first."; error.hidden = false; return; }
+  const pairs = card.inputs === "pairs";
+  if (!text.trim() || (pairs && !second.trim())) {
+    error.textContent = pairs ? "Type both texts first." : "Type a text first.";
+    error.hidden = false;
+    return;
+  }
   const headers = { "Content-Type": "application/json" };
   const key = $("api-key").value.trim();
   if (key) { headers["Authorization"] = "Bearer " + key; localStorage.setItem("lmforge-key", key); }
   $("classify").disabled = true;
   try {
-    const response = await fetch("/v1/classify", { method: "POST", headers, body: JSON.stringify({ texts: [text] }) });
+    const payload = pairs ? { pairs: [[text, second]] } : { texts: [text] };
+    const response = await fetch(card.route, { method: "POST", headers, body: JSON.stringify(payload) });
     const body = await response.json();
     if (!response.ok) throw new Error(body.error || response.statusText);
-    showBars(body.results[0]);
+    const result = body.results[0];
+    if ("entities" in result) showEntities(text, result);
+    else if (Array.isArray(result.labels)) showMultiLabel(result);
+    else if ("label" in result) showBars(result);
+    else showScore(result);
   } catch (e) {
     error.textContent = e.message;
     error.hidden = false;
@@ -52,7 +103,27 @@ async function classify() {
   }
 }
 
-function showCard(card) {
+const ACTIONS = { "/v1/classify": "Classify", "/v1/classify-pairs": "Classify", "/v1/tag": "Find entities",
+                  "/v1/score": "Score", "/v1/classify-multi-label": "Classify" };
+
+// The playground follows the served task: its route, one text or a pair, and how results are drawn.
+function setUpPlayground() {
+  if (!(card.route in ACTIONS)) {
+    const chat = card.route === "/v1/chat/completions";
+    $("playground").replaceChildren(el("h2", {}, "Try it"), el("p", { class: "muted" }, chat
+      ? "This is a generative model: talk to it on the chat page." : "This model serves " + card.route + "."));
+    if (chat) $("playground").append(el("a", { href: "/chat" }, "Open the chat"));
+    return;
+  }
+  $("classify").textContent = ACTIONS[card.route];
+  const pairs = card.inputs === "pairs";
+  $("text-b-row").hidden = !pairs;
+  $("text-label").textContent = pairs ? "First text" : card.route === "/v1/tag" ? "Text to tag" : "Text to " + ACTIONS[card.route].toLowerCase();
+}
+
+function showCard(loaded) {
+  card = loaded;
+  setUpPlayground();
   $("model-name").textContent = "· " + card.name;
   $("key-row").hidden = !card.auth_required;
   const facts = $("facts");
@@ -104,5 +175,7 @@ async function loadCard() {
 
 $("api-key").value = localStorage.getItem("lmforge-key") || "";
 $("classify").addEventListener("click", classify);
-$("text").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) classify(); });
+for (const id of ["text", "text-b"]) {
+  $(id).addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) classify(); });
+}
 loadCard();
