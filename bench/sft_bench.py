@@ -50,7 +50,7 @@ def main() -> None:
     _, held = split_conversations(conversations, 0.1, 0)
     base_dir = bundled_chat_model_dir()
     if args.evaluate:
-        from lmforge.generation.sft import collate, heldout_loss  # noqa: F401
+        from lmforge.generation.sft import heldout_loss
         from lmforge.generation.sft_data import tokenize_conversation
 
         tokenizer = load_tokenizer(Path(args.evaluate))

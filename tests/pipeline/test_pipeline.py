@@ -51,7 +51,7 @@ def test_every_mistake_is_reported_at_once_before_any_work(tmp_path):
 
 
 def test_rerun_skips_unchanged_stages_and_reruns_changed_ones(tmp_path, tiny_model, capsys):
-    train = write_sentiment_csv(tmp_path / "train.csv", n=160, seed=11)
+    write_sentiment_csv(tmp_path / "train.csv", n=160, seed=11)
     test = write_sentiment_csv(tmp_path / "test.csv", n=60, seed=12)
     sections = dict(output="out", data={"train": "train.csv", "test": "test.csv"},
                     finetune={"model": str(tiny_model), "epochs": 2, "batch_size": 16, "lr": 0.005, "max_length": 32,

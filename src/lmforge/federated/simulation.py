@@ -35,9 +35,9 @@ from uuid import uuid4
 import numpy as np
 import torch
 
-from lmforge.config import FinetuneConfig, setting
+from lmforge.config import FinetuneConfig
 from lmforge.errors import ConfigError, missing_extra
-from lmforge.federated.settings import PARTITIONS, FederatedConfig
+from lmforge.federated.settings import FederatedConfig
 
 
 @dataclass

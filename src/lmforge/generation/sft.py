@@ -15,14 +15,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lmforge.errors import ConfigError
 from lmforge.generation.sft_settings import SFTConfig
 from lmforge.generation.sft_data import IGNORE, load_conversations, prompt_and_reference, tokenize_conversation
 

@@ -68,7 +68,7 @@ def check_resume_config(output: Path, cfg: PretrainConfig, corpus: list[str]) ->
 def prepare_tokenizer(cfg: PretrainConfig, corpus: list[str], output: Path, quiet: bool):
     """The run's tokenizer: the model's own (--from-model), a directory, or one trained on the corpus
     (kept in OUTPUT/data/tokenizer, so a resumed run reuses it: training breaks ties differently per run)."""
-    from lmforge.models.pretrained import load_tokenizer, resolve_model_dir
+    from lmforge.models.pretrained import load_tokenizer
     from lmforge.pretraining.tokenizer_training import train_tokenizer
 
     if cfg.from_model:

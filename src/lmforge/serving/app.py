@@ -33,7 +33,6 @@ from lmforge.artifacts import read_manifest
 from lmforge.errors import LmforgeError, ServingError
 from lmforge.inference.predictor import Predictor
 from lmforge.tasks import task_for_artifact
-from lmforge.tasks.text_classification import softmax
 from lmforge.serving import access
 from lmforge.serving.batcher import BatchStats, DynamicBatcher
 from lmforge.serving.generation_service import (CAUSAL_LM, CLASSIFICATION, EmbeddingService, GenerationService, artifact_task,

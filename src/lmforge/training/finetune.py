@@ -25,7 +25,7 @@ from lmforge.data.batching import length_bucketed_batches
 from lmforge.data.examples import LabeledTexts
 from lmforge.data.sources import find_split
 from lmforge.data.splitting import stratified_split
-from lmforge.data.truncation import encode_texts, truncate
+from lmforge.data.truncation import encode_texts
 from lmforge.errors import ConfigError, DataError
 from lmforge.evaluation.calibration import abstain_record, calibration_record, softmax
 from lmforge.files import refuse_to_replace
