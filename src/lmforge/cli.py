@@ -29,7 +29,7 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls, skip: tuple[str, .
         kind = hints[f.name]
         if isinstance(kind, types.UnionType):  # "int | None" -> int
             kind = next(a for a in typing.get_args(kind) if a is not type(None))
-        help_text = f.metadata.get("help", "")
+        help_text = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
         default = f.default if f.default is not dataclasses.MISSING else None
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)

@@ -25,6 +25,11 @@ DEFAULT_LR = {"full": 5e-5, "lora": 5e-4, "head": 2e-3}
 SCARCE_LR, SCARCE_HEAD_LR = 1e-4, 3e-3
 
 
+EXTEND_VOCAB_MODES = ("auto", "on", "off")  # lmforge.models.vocabulary
+EXTEND_VOCAB_HELP = ("add the words of the text that the model's tokenizer maps to [UNK] (seen 5+ times) as new "
+                     "tokens, with new embedding rows; auto: when over 5% of the tokens are unknown")
+
+
 def new_head_recipe(task: str, evidence: str) -> dict[str, tuple[Any, str]]:
     """A task's ``recipe`` (lmforge.tasks.base): the scarce rates and nothing frozen, with the dev evidence."""
     return {"lr": (SCARCE_LR, f"{task}: a higher encoder rate ({evidence})"),
@@ -88,6 +93,8 @@ class FinetuneConfig:
     freeze_layers: int | None = setting(None, "full fine-tuning: also freeze the embedding block and the first N "
                                               "encoder layers, whose backward pass is then skipped (default: a "
                                               "sixth of the layers, rounded down: 1 of MiniLM's 6)")
+    extend_vocab: str = setting("auto", f"full fine-tuning: {EXTEND_VOCAB_HELP}; only the new rows train",
+                                choices=EXTEND_VOCAB_MODES)
     precision: str = setting("auto", PRECISION_HELP, choices=PRECISIONS)
     text_column: str | None = setting(None, "name of the text column (detected when omitted)")
     label_column: str | None = setting(None, "name of the label column (detected when omitted)")
@@ -114,6 +121,11 @@ class FinetuneConfig:
             problems.append(f"method '{self.method}' is not one of {', '.join(METHODS)}")
         if self.precision not in PRECISIONS:
             problems.append(f"precision '{self.precision}' is not one of {', '.join(PRECISIONS)}")
+        if self.extend_vocab not in EXTEND_VOCAB_MODES:
+            problems.append(f"extend_vocab '{self.extend_vocab}' is not one of {', '.join(EXTEND_VOCAB_MODES)}")
+        elif self.extend_vocab == "on" and (self.method != "full" or self.dp_epsilon is not None):
+            problems.append("--extend-vocab on needs full fine-tuning without DP-SGD (new embedding rows must "
+                            "train); use --method full, or --extend-vocab off")
         if self.truncation is not None and self.truncation not in TRUNCATIONS:
             problems.append(f"truncation '{self.truncation}' is not one of {', '.join(TRUNCATIONS)}")
         for name in ("reject_below", "target_precision"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from lmforge.models.pretrained import load_tokenizer
 from lmforge.pretraining.config import PretrainConfig
 from lmforge.pretraining.recipe import continued_tokenizer, pretrain
-from lmforge.pretraining.vocabulary import MIN_COUNT, extend_vocabulary
+from lmforge.models.vocabulary import MIN_COUNT, extend_vocabulary, grow_embeddings
 
 REVIEWS = ["这家店很好吃，送餐也快", "送餐太慢了，菜都凉了", "味道不错，还会再来", "good food but slow delivery"]
 
@@ -62,3 +62,62 @@ def test_continued_pretraining_learns_the_added_tokens_and_reloads(tmp_path, tin
     assert model.cls.predictions.decoder.weight.data_ptr() == model.bert.embeddings.word_embeddings.weight.data_ptr()
     ids = tokenizer("送餐太慢了", add_special_tokens=False)["input_ids"]
     assert tokenizer.unk_token_id not in ids
+
+
+def chinese_sentiment_csv(path, n=120):
+    good = ["这家店很好吃", "味道不错，还会再来", "送餐很快，好评"]
+    bad = ["送餐太慢了，菜都凉了", "味道很差，不会再来", "太难吃了，差评"]
+    rows = [(good[i % 3] if i % 2 else bad[i % 3], "pos" if i % 2 else "neg") for i in range(n)]
+    path.write_text("text,label\n" + "\n".join(f"{t},{y}" for t, y in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_finetuning_on_unknown_script_trains_only_the_new_embedding_rows(tmp_path, tiny_model):
+    import lmforge
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    data = chinese_sentiment_csv(tmp_path / "train.csv")
+    run = lmforge.finetune(data, tmp_path / "clf", model=str(tiny_model), epochs=2, batch_size=16, max_length=32,
+                           quiet=True)
+    vocabulary = run.manifest["adaptive"]["vocabulary"]
+    assert vocabulary["extended"] and vocabulary["added"] > 10
+    first_new = vocabulary["first_new_id"]
+    assert run.manifest["adaptive"]["profile"]["unknown_token_share"] < 0.05  # measured after extending
+
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "clf")
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "clf")
+    assert model.config.vocab_size == len(tokenizer) == first_new + vocabulary["added"]
+    assert tokenizer.unk_token_id not in tokenizer("很好吃", add_special_tokens=False)["input_ids"]
+    trained = model.get_input_embeddings().weight.detach()
+    base = next(v for k, v in load_file(tiny_model / "model.safetensors").items() if "word_embeddings" in k)
+    assert torch.equal(trained[:first_new], base), "the pretrained rows stay frozen (no decay either)"
+
+    off = lmforge.finetune(data, tmp_path / "off", model=str(tiny_model), epochs=1, batch_size=16, max_length=32,
+                           extend_vocab="off", quiet=True)
+    assert "vocabulary" not in off.manifest["adaptive"]
+    assert AutoModelForSequenceClassification.from_pretrained(tmp_path / "off").config.vocab_size == first_new
+
+
+def test_the_new_rows_train(tmp_path, tiny_model, monkeypatch):
+    """The added rows leave the values resizing drew for them: they learn, at head_lr."""
+    from transformers import AutoModelForSequenceClassification
+
+    import lmforge
+    import lmforge.training.finetune as finetune_module
+
+    drawn = {}
+
+    def grow_and_remember(model, tokenizer):
+        grown = grow_embeddings(model, tokenizer)
+        drawn["rows"] = model.get_input_embeddings().weight.detach().clone()
+        return grown
+
+    monkeypatch.setattr(finetune_module, "grow_embeddings", grow_and_remember)
+    run = lmforge.finetune(chinese_sentiment_csv(tmp_path / "train.csv"), tmp_path / "clf", model=str(tiny_model),
+                           epochs=2, batch_size=16, max_length=32, quiet=True)
+    first_new = run.manifest["adaptive"]["vocabulary"]["first_new_id"]
+    rows = AutoModelForSequenceClassification.from_pretrained(tmp_path / "clf").get_input_embeddings().weight
+    moved = (rows[first_new:] - drawn["rows"][first_new:]).norm(dim=1)
+    assert (moved > 1e-3).float().mean() > 0.5, "most new rows are seen in training and move"

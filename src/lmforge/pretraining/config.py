@@ -8,10 +8,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from lmforge.config import PRECISION_HELP, PRECISIONS, setting
+from lmforge.config import EXTEND_VOCAB_HELP, EXTEND_VOCAB_MODES, PRECISION_HELP, PRECISIONS, setting
 from lmforge.errors import ConfigError
 from lmforge.pretraining.sizes import ARCHITECTURES, SIZES
-from lmforge.pretraining.vocabulary import AUTO_SHARE, EXTEND_MODES, MIN_COUNT
 
 OBJECTIVES = ("mlm", "clm")
 TOKENIZER_KINDS = ("bpe", "wordpiece", "unigram", "char")
@@ -36,10 +35,7 @@ class PretrainConfig:
     tokenizer: str | None = setting(None, "a tokenizer directory, or a kind to train on the corpus first: "
                                           "bpe, wordpiece, unigram, char (default: bpe for clm, wordpiece "
                                           "for mlm; the model's own with --from-model)")
-    extend_vocab: str = setting("auto", "with --from-model: add the corpus words its tokenizer maps to [UNK] "
-                                        f"(seen {MIN_COUNT}+ times) as new tokens; auto: when over "
-                                        f"{AUTO_SHARE:.0%} of the corpus's tokens are unknown",
-                                choices=EXTEND_MODES)
+    extend_vocab: str = setting("auto", f"with --from: {EXTEND_VOCAB_HELP}", choices=EXTEND_VOCAB_MODES)
     vocab_size: int = setting(8192, "vocabulary of a tokenizer trained on the fly")
     batch_size: int = setting(32, "blocks per optimizer step (global)")
     grad_accumulation: int = setting(1, "micro-batches per optimizer step (the batch is split into them)")
@@ -67,7 +63,7 @@ class PretrainConfig:
     def validate(self) -> PretrainConfig:
         problems = []
         for name, allowed in (("objective", OBJECTIVES), ("size", tuple(SIZES)), ("arch", ARCHITECTURES),
-                              ("precision", PRECISIONS), ("extend_vocab", EXTEND_MODES)):
+                              ("precision", PRECISIONS), ("extend_vocab", EXTEND_VOCAB_MODES)):
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} '{getattr(self, name)}' is not one of {', '.join(allowed)}")
         for name in ("vocab_size", "batch_size", "grad_accumulation", "checkpoint_every"):

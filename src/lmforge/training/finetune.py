@@ -26,6 +26,7 @@ from lmforge.data.examples import LabeledTexts
 from lmforge.data.sources import find_split
 from lmforge.data.splitting import stratified_split
 from lmforge.data.truncation import encode_texts
+from lmforge.models.vocabulary import extend_vocabulary, grow_embeddings, input_texts, train_only_new_rows
 from lmforge.errors import ConfigError, DataError
 from lmforge.evaluation.calibration import abstain_record, calibration_record, softmax
 from lmforge.files import refuse_to_replace
@@ -181,8 +182,10 @@ def frozen_layer_count(model) -> int:
 
 
 def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev, y_dev,
-               labels):
-    """The loop's plan for ``cfg.method`` on ``task``. Returns (plan, module to export after training)."""
+               labels, new_rows_from: int | None = None):
+    """The loop's plan for ``cfg.method`` on ``task``. Returns (plan, module to export after training).
+
+    ``new_rows_from``: the first embedding row that ``--extend-vocab`` added; those rows train at ``head_lr``."""
     pad_id = tokenizer.pad_token_id
     lengths = [len(ids) for ids in enc_train]
 
@@ -221,6 +224,10 @@ def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, e
         if cfg.freeze_embeddings:
             model.get_input_embeddings().weight.requires_grad_(False)
         freeze_lower_layers(model, cfg.freeze_layers)
+        if new_rows_from is not None and cfg.freeze_embeddings:
+            train_only_new_rows(model, new_rows_from)
+        else:
+            new_rows_from = None  # the whole matrix trains at lr, as asked
 
     @torch.inference_mode()
     def evaluate(module):
@@ -239,17 +246,42 @@ def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, e
         batches=lambda epoch: length_bucketed_batches(lengths, cfg.batch_size, cfg.seed, epoch),
         collate=lambda indices: task.collate(enc_train, y_train, indices, pad_id),
         loss=task.loss, evaluate=evaluate, metric=task.primary_metric,
-        lr_scale=head_lr_scale(cfg, newly_initialized) if cfg.method == "full" else None)
+        lr_scale=head_lr_scale(cfg, newly_initialized, embeddings_name(model) if new_rows_from is not None else None)
+        if cfg.method == "full" else None,
+        no_decay=(lambda name, frozen_rows=embeddings_name(model): name == frozen_rows) if new_rows_from is not None
+        else None)
     return plan, model
 
 
-def head_lr_scale(cfg: FinetuneConfig, newly_initialized: list[str]):
-    """Per-parameter lr multiplier: ``head_lr / lr`` for the head (new weights and the pooler), else 1."""
+def head_lr_scale(cfg: FinetuneConfig, newly_initialized: list[str], new_embeddings: str | None = None):
+    """Per-parameter lr multiplier: ``head_lr / lr`` for the head (new weights and the pooler) and for the word
+    embeddings when only their new rows train (``new_embeddings``: their parameter name), else 1."""
     if not cfg.head_lr or cfg.head_lr == cfg.lr:
         return None
-    head = set(newly_initialized)
+    head = set(newly_initialized) | ({new_embeddings} if new_embeddings else set())
     scale = cfg.head_lr / cfg.lr
     return lambda name: scale if name in head or ".pooler." in f".{name}" else 1.0
+
+
+def embeddings_name(model) -> str:
+    weight = model.get_input_embeddings().weight
+    return next(name for name, p in model.named_parameters() if p is weight)
+
+
+def extend_vocabulary_for(cfg: FinetuneConfig, task, tokenizer, model, train_data) -> dict:
+    """``--extend-vocab``: the training texts' words the tokenizer maps to [UNK] become tokens (in place) with
+    new embedding rows; what was done, for the manifest's ``adaptive`` record ({} when nothing was)."""
+    if cfg.extend_vocab == "off" or cfg.method != "full" or cfg.dp_epsilon is not None:
+        return {}
+    first_new = model.get_input_embeddings().num_embeddings
+    info = extend_vocabulary(tokenizer, input_texts(task.inputs(train_data)), cfg.extend_vocab)
+    if not info["extended"]:
+        return {}
+    grow_embeddings(model, tokenizer)
+    return {**info, "first_new_id": first_new,
+            "reason": f"{info['unknown_share_before']:.0%} of the training tokens were unknown to the tokenizer: "
+                      f"{info['added']:,} words seen {info['min_count']}+ times became tokens whose embedding rows "
+                      f"train at head_lr (the pretrained rows stay {'frozen' if cfg.freeze_embeddings else 'as set'})"}
 
 
 def unknown_share(encoded: list[list[int]], unk_id: int | None) -> float | None:
@@ -333,7 +365,10 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         tokenizer = load_tokenizer(model_dir)
         torch.manual_seed(cfg.seed)  # the new head's initialisation
         model, newly_initialized = task.build_model(model_dir, labels)
+        vocabulary = extend_vocabulary_for(cfg, task, tokenizer, model, train_data)
         cfg, decisions = choose_settings(cfg, task, tokenizer, train_data, model)
+        if vocabulary:
+            decisions["vocabulary"] = vocabulary
         check_max_length(cfg.max_length, model, model_dir)
         enc_train, y_train, truncated = encode_split(task, tokenizer, train_data, labels, cfg)
         enc_dev, y_dev, _ = encode_split(task, tokenizer, dev_data, labels, cfg)
@@ -345,7 +380,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
             if problems:
                 raise ConfigError(problems)
         plan, export_model = build_plan(cfg, task, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev,
-                                        y_dev, labels)
+                                        y_dev, labels, new_rows_from=vocabulary.get("first_new_id"))
         if cfg.dp_epsilon is not None:
             plan = make_private(plan, cfg, len(enc_train), cfg.epochs)
         if main:  # what is needed to resume and to account for the run, before any step (a bad setting

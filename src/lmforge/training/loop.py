@@ -67,6 +67,9 @@ class TrainingPlan:
     # multiplier of the peak learning rate per parameter name (None: 1 for all), e.g. a freshly
     # initialised classification head learning faster than the pretrained encoder under it
     lr_scale: Callable[[str], float] | None = None
+    # parameter names kept out of weight decay besides biases and norms (e.g. an embedding matrix whose frozen
+    # rows must not shrink while its new rows train)
+    no_decay: Callable[[str], bool] | None = None
     # DP-SGD (lmforge.training.privacy.PrivacyEngine): ``attach(model, optimizer)`` wraps both for per-example
     # clipping and noise; ``report()`` says what was spent. None: ordinary training.
     privacy: object | None = None
@@ -112,12 +115,13 @@ def trainable_weights(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def make_optimizer(model: nn.Module, lr: float, weight_decay: float, beta2: float = 0.999,
-                   lr_scale: Callable[[str], float] | None = None) -> torch.optim.AdamW:
+                   lr_scale: Callable[[str], float] | None = None,
+                   no_decay: Callable[[str], bool] | None = None) -> torch.optim.AdamW:
     grouped: dict[tuple[float, bool], list[nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
             # biases and normalisation weights are not decayed (standard BERT recipe)
-            key = (float(lr_scale(name)) if lr_scale else 1.0, p.ndim >= 2)
+            key = (float(lr_scale(name)) if lr_scale else 1.0, p.ndim >= 2 and not (no_decay and no_decay(name)))
             grouped.setdefault(key, []).append(p)
     groups = [{"params": ps, "weight_decay": weight_decay if decays else 0.0, "lr_scale": scale}
               for (scale, decays), ps in sorted(grouped.items(), key=lambda kv: (kv[0][0], not kv[0][1]))]
@@ -160,7 +164,8 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
     sign = -1.0 if plan.lower_is_better else 1.0  # scores are compared as sign * metric, higher is better
 
     model = plan.model
-    optimizer = make_optimizer(model, settings.lr, settings.weight_decay, settings.adam_beta2, plan.lr_scale)
+    optimizer = make_optimizer(model, settings.lr, settings.weight_decay, settings.adam_beta2, plan.lr_scale,
+                               plan.no_decay)
     steps_per_epoch = settings.max_steps if plan.stream is not None else len(plan.batches(0))
     total_steps = settings.max_steps or steps_per_epoch * settings.epochs
     epochs = 1 if plan.stream is not None else settings.epochs

@@ -1,10 +1,11 @@
-"""Teach a pretrained tokenizer the corpus words it cannot spell, before continued pretraining.
+"""Teach a pretrained tokenizer the words of your text it cannot spell (continued pretraining, fine-tuning).
 
 The bundled English MiniLM maps 65% of the characters of the shared Chinese reviews to ``[UNK]`` (了, 是,
 好 and 差 among them), and no amount of pretraining teaches one ``[UNK]`` embedding to mean both 好 and 差.
 Adding the unknown words seen at least ``MIN_COUNT`` times as tokens (``tokenizer.add_tokens``) and growing
 the embedding matrix (``resize_token_embeddings``, new rows drawn around the mean of the old ones) gives
-masked-LM pretraining something to learn — the vocabulary-expansion step of domain adaptation.
+masked-LM pretraining (``lmforge pretrain --from``) and fine-tuning (``lmforge finetune``, new rows only)
+something to learn — the vocabulary-expansion step of domain adaptation.
 
     >>> info = extend_vocabulary(tokenizer, texts, mode="auto")
     >>> info["added"], info["unknown_share_before"], info["unknown_share_after"]
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-EXTEND_MODES = ("auto", "on", "off")
+from lmforge.config import EXTEND_VOCAB_MODES as EXTEND_MODES  # noqa: F401 (auto, on, off)
 AUTO_SHARE = 0.05  # auto extends when more than this share of the corpus's tokens are [UNK]
 MIN_COUNT = 5  # a word seen fewer times would get an embedding that pretraining barely moves
 MAX_NEW = 20_000
@@ -62,6 +63,36 @@ def extend_vocabulary(tokenizer, texts: Iterable[str], mode: str = "auto") -> di
     _, unknown_after, total_after = unknown_words(tokenizer, texts)  # measured, not assumed
     return {**info, "extended": bool(new), "added": len(new), "min_count": MIN_COUNT,
             "unknown_share_after": round(unknown_after / max(1, total_after), 4), "scanned_tokens": total}
+
+
+def input_texts(inputs) -> Iterator[str]:
+    """The texts of a task's inputs: texts, (a, b) pairs, or sentences as word lists (NER)."""
+    for item in inputs:
+        if isinstance(item, str):
+            yield item
+        elif item and all(isinstance(part, str) for part in item):
+            yield from (item if len(item) == 2 and not isinstance(item, list) else [" ".join(item)])
+
+
+def grow_embeddings(model, tokenizer) -> int:
+    """Rows added to ``model``'s (tied) embeddings for the tokens ``tokenizer`` has beyond them, drawn around
+    the mean and covariance of the old rows; returns how many."""
+    grown = len(tokenizer) - model.get_input_embeddings().num_embeddings
+    if grown > 0:
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    return max(0, grown)
+
+
+def train_only_new_rows(model, first_new: int) -> None:
+    """Let the word embeddings train, but only their rows from ``first_new`` on: the pretrained rows get a
+    zero gradient (so AdamW leaves them where they are) and stay what ``--freeze-embeddings`` keeps."""
+    import torch
+
+    weight = model.get_input_embeddings().weight
+    mask = torch.zeros(weight.shape[0], 1, dtype=weight.dtype, device=weight.device)
+    mask[first_new:] = 1
+    weight.requires_grad_(True)
+    weight.register_hook(lambda grad: grad * mask.to(grad.dtype))
 
 
 def corpus_texts(paths: list[str | Path], text_column: str | None, encoding: str,
