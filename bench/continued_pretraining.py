@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--mlm-steps", type=int, default=600)  # ~1.4 passes over the 1.7M corpus tokens
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--threads", default=None, help="torch threads per fine-tune (default: physical cores)")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "out" / "dapt")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "dapt.json")
     args = parser.parse_args()
@@ -67,7 +68,8 @@ def main() -> None:
                     result["runs"].append(done[0])
                     continue
                 wall = lmforge("finetune", str(sets[name]["train"]), "--output", str(out), *model, "--seed",
-                               str(seed), "--precision", args.precision, "--overwrite", "--quiet")
+                               str(seed), "--precision", args.precision, "--overwrite", "--quiet",
+                               *(["--threads", args.threads] if args.threads else []))
                 lmforge("evaluate", str(out), str(sets[name]["test"]), "--output", str(out / "eval-test"))
                 test = json.loads((out / "eval-test" / "metrics.json").read_text())["accuracy"]
                 dev = json.loads((out / "manifest.json").read_text())["metrics"]["dev"]["accuracy"]

@@ -84,6 +84,9 @@ def cmd_finetune(args) -> None:
     if training.get("truncated_texts"):
         print(f"note: {training['truncated_texts']} training texts reached --max-length "
               f"{result.manifest['config']['max_length']} tokens and were cut there")
+    if (vocabulary := result.manifest.get("adaptive", {}).get("vocabulary")):  # --extend-vocab
+        print(f"note: {vocabulary['unknown_share_before']:.0%} of the training tokens were unknown to the tokenizer; "
+              f"{vocabulary['added']:,} words became tokens (unknown now {vocabulary['unknown_share_after']:.1%})")
     if "privacy" in result.manifest:  # --dp-epsilon
         p = result.manifest["privacy"]
         print(f"DP-SGD: ε spent {p['epsilon_spent']} of {p['epsilon_target']} at δ {p['delta']:.2e} "

@@ -77,9 +77,12 @@ def input_texts(inputs) -> Iterator[str]:
 def grow_embeddings(model, tokenizer) -> int:
     """Rows added to ``model``'s (tied) embeddings for the tokens ``tokenizer`` has beyond them, drawn around
     the mean and covariance of the old rows; returns how many."""
+    from lmforge.models.pretrained import quiet_transformers
+
     grown = len(tokenizer) - model.get_input_embeddings().num_embeddings
     if grown > 0:
-        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+        with quiet_transformers():  # its notice about mean resizing is what this docstring says
+            model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     return max(0, grown)
 
 

@@ -72,6 +72,7 @@ def load_for_continued_pretraining(cfg: PretrainConfig, tokenizer) -> BuiltModel
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
     from lmforge.models.pretrained import quiet_transformers, resolve_model_dir, weights_sha256
+    from lmforge.models.vocabulary import grow_embeddings
 
     model_dir = resolve_model_dir(cfg.from_model)
     loader = AutoModelForMaskedLM if cfg.objective == "mlm" else AutoModelForCausalLM
@@ -87,9 +88,7 @@ def load_for_continued_pretraining(cfg: PretrainConfig, tokenizer) -> BuiltModel
                           f"a {cfg.objective} architecture?")
     if created and cfg.objective == "mlm":
         model.tie_weights()  # the decoder is the word-embedding matrix; only the transform is new
-    grown = len(tokenizer) - model.get_input_embeddings().num_embeddings
-    if grown > 0:  # the tokens --extend-vocab added: new rows around the mean of the old (tied head too)
-        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    grown = grow_embeddings(model, tokenizer)  # the tokens --extend-vocab added (the tied head grows too)
     pooler = {}
     weights = model_dir / "model.safetensors"
     if cfg.objective == "mlm" and weights.exists():
@@ -101,5 +100,5 @@ def load_for_continued_pretraining(cfg: PretrainConfig, tokenizer) -> BuiltModel
         raise ConfigError(f"--context {context} is beyond what {model_dir.name} was trained for ({limit})")
     origin = {"from": str(model_dir), "sha256": weights_sha256(model_dir), "created": created,
               "head_tied_to_embeddings": bool(created) and cfg.objective == "mlm",
-              "embeddings_added": max(0, grown)}
+              "embeddings_added": grown}
     return BuiltModel(model, context, origin, pooler)
