@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--mlm-steps", type=int, default=600)  # ~1.4 passes over the 1.7M corpus tokens
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--arms", nargs="+", default=["bundled", "adapted"], choices=["bundled", "adapted"],
+                        help="which fine-tunes to run (two processes can split them)")
     parser.add_argument("--threads", default=None, help="torch threads per fine-tune (default: physical cores)")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "out" / "dapt")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "dapt.json")
@@ -62,6 +64,8 @@ def main() -> None:
     for name in args.sets:
         for seed in args.seeds:
             for arm, model in (("bundled", []), ("adapted", ["--model", str(adapted)])):
+                if arm not in args.arms:
+                    continue
                 out = args.work / f"{name}-{arm}-{seed}"
                 done = [r for r in previous if (r["set"], r["arm"], r["seed"]) == (name, arm, seed)]
                 if done and (out / "eval-test" / "metrics.json").exists():  # a rerun continues where it stopped
@@ -81,6 +85,8 @@ def main() -> None:
     for name in args.sets:
         for arm in ("bundled", "adapted"):
             tests = [r["test"] for r in result["runs"] if r["set"] == name and r["arm"] == arm]
+            if not tests:
+                continue
             summary[f"{name}/{arm}"] = {"mean": statistics.mean(tests),
                                         "stdev": statistics.stdev(tests) if len(tests) > 1 else 0.0, "n": len(tests)}
     result["summary"] = summary

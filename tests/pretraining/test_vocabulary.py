@@ -121,3 +121,18 @@ def test_the_new_rows_train(tmp_path, tiny_model, monkeypatch):
     rows = AutoModelForSequenceClassification.from_pretrained(tmp_path / "clf").get_input_embeddings().weight
     moved = (rows[first_new:] - drawn["rows"][first_new:]).norm(dim=1)
     assert (moved > 1e-3).float().mean() > 0.5, "most new rows are seen in training and move"
+
+
+def test_extend_vocab_on_is_refused_where_new_rows_cannot_train():
+    import pytest
+
+    from lmforge.config import FinetuneConfig
+    from lmforge.errors import ConfigError
+
+    for bad in (dict(method="lora"), dict(method="head"), dict(dp_epsilon=3.0)):
+        with pytest.raises(ConfigError, match="extend-vocab"):
+            FinetuneConfig(extend_vocab="on", **bad).validate()
+    with pytest.raises(ConfigError, match="extend_vocab"):
+        FinetuneConfig(extend_vocab="sometimes").validate()
+    with pytest.raises(ConfigError, match="extend-vocab on"):
+        PretrainConfig(extend_vocab="on").validate()  # no --from: the corpus trains its own tokenizer

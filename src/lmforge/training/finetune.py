@@ -20,7 +20,7 @@ import torch
 from lmforge.adapters.head import first_token_states, freeze_backbone
 from lmforge.adapters.lora import apply_lora, export_lora
 from lmforge.artifacts import library_versions, read_manifest, save_classifier, write_manifest
-from lmforge.config import FinetuneConfig
+from lmforge.config import SCARCE_HEAD_LR, FinetuneConfig
 from lmforge.data.batching import length_bucketed_batches
 from lmforge.data.examples import LabeledTexts
 from lmforge.data.sources import find_split
@@ -254,13 +254,21 @@ def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, e
 
 
 def head_lr_scale(cfg: FinetuneConfig, newly_initialized: list[str], new_embeddings: str | None = None):
-    """Per-parameter lr multiplier: ``head_lr / lr`` for the head (new weights and the pooler) and for the word
-    embeddings when only their new rows train (``new_embeddings``: their parameter name), else 1."""
-    if not cfg.head_lr or cfg.head_lr == cfg.lr:
+    """Per-parameter lr multiplier: ``head_lr / lr`` for the head (new weights and the pooler), and
+    ``NEW_ROWS_LR / lr`` for the word embeddings when only their new rows train (``new_embeddings``: their
+    parameter name; fresh rows need a fresh head's rate whatever the encoder's), else 1."""
+    head_scale = cfg.head_lr / cfg.lr if cfg.head_lr else 1.0
+    if head_scale == 1.0 and not new_embeddings:
         return None
-    head = set(newly_initialized) | ({new_embeddings} if new_embeddings else set())
-    scale = cfg.head_lr / cfg.lr
-    return lambda name: scale if name in head or ".pooler." in f".{name}" else 1.0
+    head = set(newly_initialized)
+    rows_scale = NEW_ROWS_LR / cfg.lr
+
+    def scale(name: str) -> float:
+        if name == new_embeddings:
+            return rows_scale
+        return head_scale if name in head or ".pooler." in f".{name}" else 1.0
+
+    return scale
 
 
 def embeddings_name(model) -> str:
@@ -281,7 +289,8 @@ def extend_vocabulary_for(cfg: FinetuneConfig, task, tokenizer, model, train_dat
     return {**info, "first_new_id": first_new,
             "reason": f"{info['unknown_share_before']:.0%} of the training tokens were unknown to the tokenizer: "
                       f"{info['added']:,} words seen {info['min_count']}+ times became tokens whose embedding rows "
-                      f"train at head_lr (the pretrained rows stay {'frozen' if cfg.freeze_embeddings else 'as set'})"}
+                      + (f"alone train, at {NEW_ROWS_LR:g} (the pretrained rows stay frozen)" if cfg.freeze_embeddings
+                         else "train with the rest of the matrix (--no-freeze-embeddings)")}
 
 
 def unknown_share(encoded: list[list[int]], unk_id: int | None) -> float | None:
@@ -292,6 +301,7 @@ def unknown_share(encoded: list[list[int]], unk_id: int | None) -> float | None:
     return sum(ids.count(unk_id) for ids in encoded) / max(1, total)
 
 
+NEW_ROWS_LR = SCARCE_HEAD_LR  # --extend-vocab's new embedding rows start untrained, like a new head
 ADAPTIVE_TASKS = ("text-classification",)
 FIXED_DEFAULTS = {"epochs": 2, "max_length": 128, "truncation": "head"}  # tasks without adaptive rules
 
