@@ -179,3 +179,19 @@ def test_onnx_export_keeps_the_predictions(tagger):
     texts = ["the actor and the film", "a dull story"]
     spans = lambda predictions: [[(e.type, e.start, e.end) for e in p.entities] for p in predictions]  # noqa: E731
     assert spans(lmforge.predict(root / "onnx", texts)) == spans(lmforge.predict(result.output, texts))
+
+
+def test_epochs_see_about_as_many_sentences_as_conll_two_epochs():
+    from lmforge.config import FinetuneConfig
+    from lmforge.tasks.token_classification import TaggedSentences
+    from lmforge.training.finetune import choose_settings
+
+    def chosen(n, **given):
+        data = TaggedSentences(tokens=[["a"]] * n, tags=[["O"]] * n, rows=list(range(n)))
+        cfg, decisions = choose_settings(FinetuneConfig(task="token-classification", **given), TASK, None, data, None)
+        return cfg.epochs, decisions["epochs"]["reason"]
+
+    assert chosen(14_041)[0] == 2  # CoNLL-2003: its measured recipe, unchanged
+    assert chosen(3_821)[0] == 8  # Resume NER
+    assert chosen(100)[0] == 8 and chosen(9_000)[0] == 4
+    assert chosen(3_821, epochs=3) == (3, "given by the user")

@@ -21,7 +21,8 @@ Two optional members, for a task whose decision rule is fitted per model (multi-
 (compress carries it to the compressed model), and ``for_artifact(manifest) -> Task``, the task bound to that
 record, which :func:`~lmforge.tasks.registry.task_for_artifact` returns (so predict, evaluate, serve and
 compress apply it). And ``recipe``: ``{setting: (value, reason)}``, the task's full fine-tuning defaults for settings
-the user left unset (tasks without adaptive rules), recorded under ``adaptive`` in the manifest.
+the user left unset (tasks without adaptive rules), recorded under ``adaptive`` in the manifest; with
+``examples_to_see``, the epochs are chosen so training sees about that many examples (2–8 epochs).
 """
 
 from __future__ import annotations

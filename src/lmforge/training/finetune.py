@@ -9,6 +9,7 @@ are shared.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ from lmforge.models.pretrained import load_tokenizer, resolve_model_dir, transfo
 from lmforge.tasks import get_task
 from lmforge.threads import configure_threads
 from lmforge.tracking import log_stage
-from lmforge.training.adaptive import adapt, apply_recipe, cap_steps, choose_truncation, profile_texts
+from lmforge.training.adaptive import (MAX_EPOCHS, MIN_EPOCHS, adapt, apply_recipe, cap_steps, choose_truncation,
+                                      profile_texts)
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
@@ -311,7 +313,13 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
     import dataclasses
 
     if task.name not in ADAPTIVE_TASKS:  # the task's own recipe (full fine-tuning), then the fixed defaults
-        cfg, decisions = apply_recipe(cfg, getattr(task, "recipe", {}) if cfg.method == "full" else {})
+        recipe = dict(getattr(task, "recipe", {})) if cfg.method == "full" else {}
+        if (wanted := getattr(task, "examples_to_see", None)):
+            rows = len(task.inputs(train_data))
+            epochs = max(MIN_EPOCHS, min(MAX_EPOCHS, math.ceil(wanted / max(1, rows))))
+            recipe["epochs"] = (epochs, f"{rows:,} training examples: {epochs} epochs see ~{epochs * rows:,} "
+                                        f"(target {wanted:,}, {MIN_EPOCHS}–{MAX_EPOCHS} epochs)")
+        cfg, decisions = apply_recipe(cfg, recipe)
         filled = {k: v for k, v in FIXED_DEFAULTS.items() if getattr(cfg, k) is None}
         return dataclasses.replace(cfg, **filled).resolved(), decisions
     full, lengths = encode_texts(tokenizer, train_data.texts, 1 << 30)  # untruncated
