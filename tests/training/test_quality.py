@@ -49,12 +49,15 @@ def test_a_task_recipe_fills_unset_full_finetuning_settings_only():
     from lmforge.tasks import get_task
     from lmforge.training.finetune import choose_settings
 
+    from lmforge.tasks.token_classification import TaggedSentences
+
     ner = get_task("token-classification")
-    cfg, why = choose_settings(FinetuneConfig(task=ner.name, lr=2e-5), ner, None, None, None)
+    conll = TaggedSentences(tokens=[["a"]] * 14_041, tags=[["O"]] * 14_041, rows=list(range(14_041)))
+    cfg, why = choose_settings(FinetuneConfig(task=ner.name, lr=2e-5), ner, None, conll, None)
     assert (cfg.lr, cfg.head_lr, cfg.freeze_layers, cfg.epochs) == (2e-5, 3e-3, 0, 2)
     assert why["lr"]["reason"] == "given by the user" and "token classification" in why["head_lr"]["reason"]
-    cfg, why = choose_settings(FinetuneConfig(task=ner.name, method="lora"), ner, None, None, None)
-    assert cfg.lr == 5e-4 and cfg.head_lr is None and why == {}  # LoRA keeps its own default rate
+    cfg, why = choose_settings(FinetuneConfig(task=ner.name, method="lora"), ner, None, conll, None)
+    assert cfg.lr == 5e-4 and cfg.head_lr is None and set(why) == {"epochs"}  # LoRA keeps its own default rate
 
 
 def test_user_flags_always_override_the_adaptive_choice():
