@@ -125,3 +125,16 @@ def test_serving_routes(pair_models):
             assert client.post(route, json={"texts": ["one text"]}).status_code == 422
             assert client.post(route, json={"pairs": [["only one"]]}).status_code == 422
             assert client.post(route, json={"pairs": [["x" * 10**6, "y"]]}).status_code == 422
+
+
+def test_the_pair_baseline_reads_pair_files_like_its_model(pair_models, tmp_path):
+    import lmforge
+    from lmforge.inference.predictor import Predictor
+
+    baseline = pair_models["pair-classification"] / "baseline"
+    assert json.loads((baseline / "manifest.json").read_text())["task"] == "pair-classification"
+    test = write_paraphrases(tmp_path / "test.tsv", n=40, seed=3, header=False)
+    metrics = lmforge.api.evaluate(baseline, test, tmp_path / "eval")
+    assert metrics["examples"] == 40 and 0 <= metrics["accuracy"] <= 1
+    first = Predictor.load(baseline).predict([("good great fine", "great good nice")])[0]
+    assert first.label in ("0", "1")

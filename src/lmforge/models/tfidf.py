@@ -56,6 +56,11 @@ WORD = FeatureSpec("word", (1, 2))
 CHAR = FeatureSpec("char", (1, 3))
 
 
+def join_pair(first: str, second: str) -> str:
+    """The one text a sentence-pair baseline reads: a bag of n-grams of both."""
+    return f"{first} \t {second}"
+
+
 class TfidfTokenizer:
     """Text → ids of its n-grams in the vocabulary (+1; id 0 is the sentinel). Tokenizer-shaped for Predictor."""
 
@@ -66,7 +71,10 @@ class TfidfTokenizer:
         self.index = {gram: i + 1 for i, gram in enumerate(vocabulary)}
         self.analyze = spec.vectorizer().build_analyzer()
 
-    def __call__(self, texts, truncation: bool = False, max_length: int | None = None, **_) -> dict:
+    def __call__(self, texts, text_pairs=None, truncation: bool = False, max_length: int | None = None, **_) -> dict:
+        """With ``text_pairs`` (a sentence-pair baseline), each pair is read as its two texts joined, as trained."""
+        if text_pairs is not None:
+            texts = [join_pair(a, b) for a, b in zip(texts, text_pairs)]
         index, analyze = self.index, self.analyze
         ids = [[0] + [i for i in map(index.get, analyze(t)) if i is not None] for t in texts]
         return {"input_ids": ids}
