@@ -272,3 +272,17 @@ class PackedBlocks:
             if self.words is not None:
                 out["word_starts"] = np.stack([self.words[r:r + self.block_tokens] for r in rows]).astype(np.int64)
             yield out
+
+
+def corpus_texts(paths: list[str | Path], text_column: str | None, encoding: str,
+                 limit: int = 20_000_000) -> Iterator[str]:
+    """Documents (table rows, or lines of text files) of the corpus, up to ``limit`` characters (what
+    ``lmforge pretrain --from`` scans for words its tokenizer lacks: every frequent one, in seconds)."""
+    seen = 0
+    for path in corpus_files(paths):
+        for chunk in iter_documents(path, text_column, encoding):
+            for text in chunk:
+                yield text
+                seen += len(text)
+                if seen >= limit:
+                    return

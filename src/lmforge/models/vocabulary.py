@@ -17,13 +17,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from pathlib import Path
 
-from lmforge.config import EXTEND_VOCAB_MODES as EXTEND_MODES  # noqa: F401 (auto, on, off)
 AUTO_SHARE = 0.05  # auto extends when more than this share of the corpus's tokens are [UNK]
 MIN_COUNT = 5  # a word seen fewer times would get an embedding that pretraining barely moves
 MAX_NEW = 20_000
-SCAN_CHARS = 20_000_000  # the corpus prefix counted (held in memory): every frequent word, seconds to scan
 BATCH = 1024
 
 
@@ -96,18 +93,3 @@ def train_only_new_rows(model, first_new: int) -> None:
     mask[first_new:] = 1
     weight.requires_grad_(True)
     weight.register_hook(lambda grad: grad * mask.to(grad.dtype))
-
-
-def corpus_texts(paths: list[str | Path], text_column: str | None, encoding: str,
-                 limit: int = SCAN_CHARS) -> Iterator[str]:
-    """Documents (table rows, or lines of text files) of the corpus, up to ``limit`` characters."""
-    from lmforge.data.corpus import corpus_files, iter_documents
-
-    seen = 0
-    for path in corpus_files(paths):
-        for chunk in iter_documents(path, text_column, encoding):
-            for text in chunk:
-                yield text
-                seen += len(text)
-                if seen >= limit:
-                    return

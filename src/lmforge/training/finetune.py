@@ -187,7 +187,8 @@ def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, e
                labels, new_rows_from: int | None = None):
     """The loop's plan for ``cfg.method`` on ``task``. Returns (plan, module to export after training).
 
-    ``new_rows_from``: the first embedding row that ``--extend-vocab`` added; those rows train at ``head_lr``."""
+    ``new_rows_from``: the first embedding row that ``--extend-vocab`` added; with the pretrained rows frozen
+    (``--freeze-embeddings``) those rows alone train, at ``NEW_ROWS_LR``."""
     pad_id = tokenizer.pad_token_id
     lengths = [len(ids) for ids in enc_train]
 
