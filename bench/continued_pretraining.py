@@ -14,24 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_run import lmforge  # noqa: E402
 from quality_data import datasets  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def lmforge(*args: str) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "lmforge", *args], check=True,
-                   env={**os.environ, "PYTHONPATH": str(REPO / "src")}, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -55,7 +46,7 @@ def main() -> None:
     if not (adapted / "manifest.json").exists():
         result["mlm_wall_s"] = round(lmforge(
             "pretrain", *corpus, "--from", "all-MiniLM-L6-v2", "--objective", "mlm", "--output", str(adapted),
-            "--max-steps", str(args.mlm_steps), "--overwrite", "--quiet"), 1)  # MLM at fp32: see pretrain
+            "--max-steps", str(args.mlm_steps), "--overwrite", "--quiet", quiet=True), 1)  # MLM at fp32: see pretrain
     mlm = json.loads((adapted / "manifest.json").read_text())
     result["mlm"] = {"val": mlm["metrics"]["val"], "history": mlm["metrics"]["history"],
                      "tokens_seen": mlm["training"]["tokens_seen"], "tokenizer": mlm["tokenizer"],
@@ -73,8 +64,8 @@ def main() -> None:
                     continue
                 wall = lmforge("finetune", str(sets[name]["train"]), "--output", str(out), *model, "--seed",
                                str(seed), "--precision", args.precision, "--overwrite", "--quiet",
-                               *(["--threads", args.threads] if args.threads else []))
-                lmforge("evaluate", str(out), str(sets[name]["test"]), "--output", str(out / "eval-test"))
+                               *(["--threads", args.threads] if args.threads else []), quiet=True)
+                lmforge("evaluate", str(out), str(sets[name]["test"]), "--output", str(out / "eval-test"), quiet=True)
                 test = json.loads((out / "eval-test" / "metrics.json").read_text())["accuracy"]
                 dev = json.loads((out / "manifest.json").read_text())["metrics"]["dev"]["accuracy"]
                 run = {"set": name, "arm": arm, "seed": seed, "dev": dev, "test": test, "finetune_s": round(wall, 1)}

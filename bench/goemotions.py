@@ -15,12 +15,12 @@ The model goes to bench/out/goemotions/; prints one JSON line with the timings a
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_run import lmforge as run_lmforge  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "goemotions"
@@ -44,11 +44,7 @@ def head(rows: int) -> Path:
 
 
 def lmforge(*args: str) -> float:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
-    t0 = time.perf_counter()
-    print("$ lmforge " + " ".join(args), flush=True)
-    subprocess.run([sys.executable, "-m", "lmforge", *args], check=True, env=env)
-    return round(time.perf_counter() - t0, 1)
+    return round(run_lmforge(*args, echo=True), 1)
 
 
 def main() -> None:

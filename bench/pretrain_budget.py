@@ -20,22 +20,17 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_run import lmforge  # noqa: E402
+
 SHARED = next(p / "shared" for p in REPO.parents if (p / "shared" / "data").is_dir())
 CORPUS = SHARED / "data" / "tinyshakespeare" / "input.txt"
 CALIBRATION_STEPS = 40
 EVALS = 4  # validations during the real run (the last one at its end)
 SAFETY = 0.92  # share of the remaining budget given to training steps (a long run steps ~6% slower than its calibration)
-
-
-def lmforge(*args: str, threads: int) -> float:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(REPO / "src")}
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "lmforge", *args], check=True, env=env)
-    return time.perf_counter() - start
 
 
 def shape_flags(args) -> list[str]:

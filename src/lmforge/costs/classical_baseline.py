@@ -28,11 +28,12 @@ THROUGHPUT_SECONDS = 0.5  # long enough to time a vectorize + predict pass relia
 def tfidf_baseline(train_texts: list[str], train_labels: list[str], dev_texts: list[str], dev_labels: list[str],
                    price_per_hour: float | None = None, instance: str | None = None,
                    label_order: list[str] | None = None, output: str | Path | None = None,
-                   inputs: dict | None = None) -> dict:
+                   inputs: dict | None = None, task: str = "text-classification") -> dict:
     """Train the baseline, score it on dev, time it; returns what the manifest records under ``baseline``.
 
     With ``output`` the baseline is also saved there as a model directory (``lmforge.models.tfidf``) that
-    evaluate, predict, serve and cost accept like any model."""
+    evaluate, predict, serve and cost accept like any model, as a model of ``task`` (a pair task's baseline
+    reads pairs)."""
     from lmforge.evaluation.calibration import calibration_record, softmax
     from lmforge.evaluation.metrics import accuracy, macro_f1
     from lmforge.models.tfidf import TfidfClassifier
@@ -76,7 +77,7 @@ def tfidf_baseline(train_texts: list[str], train_labels: list[str], dev_texts: l
         calibration = calibration_record(logits, y_dev)
         record["path"] = str(output)
         model.save(output, {
-            "lmforge_task": "baseline", "config": {"max_length": None},
+            "task": task, "lmforge_task": "baseline", "config": {"max_length": None},
             "inputs": inputs or {}, "calibration": calibration,
             "metrics": {"dev": {"accuracy": record["accuracy"], "macro_f1": record["macro_f1"],
                                 "dev_loss": float(-np.log(softmax(logits)[np.arange(len(y_dev)), y_dev] + 1e-12).mean())}},
@@ -98,7 +99,8 @@ def predictions_per_second(model, texts: list[str]) -> float:
     return round(done / elapsed, 1)
 
 
-def record_baseline(output: str | Path, manifest: dict, train, dev, label_order: list[str] | None = None) -> dict:
+def record_baseline(output: str | Path, manifest: dict, train, dev, label_order: list[str] | None = None,
+                    task: str = "text-classification") -> dict:
     """Train the baseline on the fine-tune's own train/dev split, save it as ``output/baseline`` and add it
     and the verdict (which of the two is better on the same dev rows) to the manifest in ``output``.
 
@@ -112,7 +114,7 @@ def record_baseline(output: str | Path, manifest: dict, train, dev, label_order:
     try:
         manifest["baseline"] = tfidf_baseline(train.texts, train.labels, dev.texts, dev.labels, price,
                                               cost.get("instance"), label_order or manifest.get("labels"), Path(output) / BASELINE_DIR,
-                                              manifest.get("inputs"))
+                                              manifest.get("inputs"), task)
         manifest["verdict"] = verdict(manifest["metrics"]["dev"].get("accuracy"), manifest["baseline"],
                                       Path(output))
     except ValueError as e:

@@ -67,8 +67,10 @@ def input_texts(inputs) -> Iterator[str]:
     for item in inputs:
         if isinstance(item, str):
             yield item
-        elif item and all(isinstance(part, str) for part in item):
-            yield from (item if len(item) == 2 and not isinstance(item, list) else [" ".join(item)])
+        elif isinstance(item, tuple):
+            yield from item
+        else:
+            yield " ".join(item)
 
 
 def grow_embeddings(model, tokenizer) -> int:
@@ -92,4 +94,4 @@ def train_only_new_rows(model, first_new: int) -> None:
     mask = torch.zeros(weight.shape[0], 1, dtype=weight.dtype, device=weight.device)
     mask[first_new:] = 1
     weight.requires_grad_(True)
-    weight.register_hook(lambda grad: grad * mask.to(grad.dtype))
+    weight.register_hook(lambda grad: grad * mask)

@@ -94,8 +94,8 @@ def prepare_tokenizer(cfg: PretrainConfig, corpus: list[str], output: Path, quie
 def continued_tokenizer(cfg: PretrainConfig, corpus: list[str], directory: Path, quiet: bool):
     """The model's own tokenizer, extended with the corpus words it maps to [UNK] (see ``--extend-vocab``);
     kept in OUTPUT/data/tokenizer with what was added, so a resumed run reuses it."""
-    from lmforge.models.pretrained import load_tokenizer, resolve_model_dir
     from lmforge.data.corpus import corpus_texts
+    from lmforge.models.pretrained import load_tokenizer, resolve_model_dir
     from lmforge.models.vocabulary import extend_vocabulary
 
     record = directory / "extension.json"

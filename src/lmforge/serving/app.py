@@ -237,7 +237,7 @@ def _model_card(model_dir: Path, predictor: Predictor, config: ServeConfig, keys
         cost = {**cost, "wall_s": manifest.get("wall_s"), "hardware": manifest.get("hardware")}
     task = predictor.task
     return {"name": model_dir.name, "task": task.name, "labels": list(predictor.labels),
-            "route": task.serving_route or None, "inputs": "pairs" if task.name.startswith("pair-") else "texts",
+            "route": task.serving_route or None, "inputs": "pairs" if _reads_pairs(task) else "texts",
             "backend": predictor.backend.name,
             "max_length": predictor.max_length, "metrics": metrics, "confusion_matrix": confusion, "cost": cost,
             "limits": {"max_texts": config.max_texts, "max_chars": config.max_chars,
@@ -405,7 +405,7 @@ def _add_task_route(app: FastAPI, state: ServingState, task) -> None:
     if task is None or task.serving_route in ("/v1/classify", "/v1/tag") or not hasattr(schemas,
                                                                                       task.response_schema):
         return
-    pairs = task.name.startswith("pair-")
+    pairs = _reads_pairs(task)
     wanted, other = ("pairs", "texts") if pairs else ("texts", "pairs")
 
     @app.post(task.serving_route, response_model=getattr(schemas, task.response_schema), responses=ERRORS,
@@ -422,6 +422,11 @@ def _add_task_route(app: FastAPI, state: ServingState, task) -> None:
         results = state.predictor.task.results(logits, state.predictor.labels)
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
+
+
+def _reads_pairs(task) -> bool:
+    """Whether ``task``'s route reads ``[first, second]`` pairs (the sentence-pair tasks) instead of texts."""
+    return task.name.startswith("pair-")
 
 
 def _served_task(state: ServingState, predictor: Predictor | None):

@@ -186,16 +186,12 @@ class PairClassification(TextClassification):
         return encode_pairs(tokenizer, inputs, max_length)
 
     def baseline(self, output: Path, manifest: dict, train: LabeledTexts, dev: LabeledTexts) -> dict:
-        # TF-IDF + logistic regression on the two texts joined: a bag of words of both (a weak but honest floor)
-        from lmforge.artifacts import read_manifest, write_manifest
+        # TF-IDF + logistic regression on the two texts joined: a bag of words of both (a weak but honest floor);
+        # saved as a pair-classification model, its tokenizer joins the pairs it is given the same way
         from lmforge.models.tfidf import join_pair
 
         joined = lambda data: replace(data, texts=[join_pair(a, b) for a, b in data.texts])  # noqa: E731
-        baseline = super().baseline(output, manifest, joined(train), joined(dev))
-        directory = Path(output) / "baseline"
-        if (directory / "manifest.json").exists():  # it reads pairs: evaluate/predict/serve give it pair files
-            write_manifest(directory, {**read_manifest(directory), "task": self.name})
-        return baseline
+        return super().baseline(output, manifest, joined(train), joined(dev))
 
 
 @register_task

@@ -198,7 +198,7 @@ class TextClassification:
     def baseline(self, output: Path, manifest: dict, train: LabeledTexts, dev: LabeledTexts) -> dict:
         from lmforge.costs.classical_baseline import record_baseline
 
-        return record_baseline(output, manifest, train, dev)  # TF-IDF + logistic regression, priced
+        return record_baseline(output, manifest, train, dev, task=self.name)  # TF-IDF + logistic regression, priced
 
 
 class ClassificationEvaluation:

@@ -46,6 +46,7 @@ from lmforge.training.loop import train as run_loop
 
 PREPARED_NAMES = ("train", "dev")
 DATA_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
+NEW_ROWS_LR = SCARCE_HEAD_LR  # --extend-vocab's new embedding rows start untrained, like a new head
 
 
 @dataclass
@@ -227,10 +228,10 @@ def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, e
         if cfg.freeze_embeddings:
             model.get_input_embeddings().weight.requires_grad_(False)
         freeze_lower_layers(model, cfg.freeze_layers)
-        if new_rows_from is not None and cfg.freeze_embeddings:
-            train_only_new_rows(model, new_rows_from)
-        else:
-            new_rows_from = None  # the whole matrix trains at lr, as asked
+    new_rows = None  # the word-embedding parameter whose new rows alone train (--extend-vocab)
+    if cfg.method == "full" and new_rows_from is not None and cfg.freeze_embeddings:
+        train_only_new_rows(model, new_rows_from)
+        new_rows = embeddings_name(model)
 
     @torch.inference_mode()
     def evaluate(module):
@@ -249,10 +250,8 @@ def build_plan(cfg: FinetuneConfig, task, model, newly_initialized, tokenizer, e
         batches=lambda epoch: length_bucketed_batches(lengths, cfg.batch_size, cfg.seed, epoch),
         collate=lambda indices: task.collate(enc_train, y_train, indices, pad_id),
         loss=task.loss, evaluate=evaluate, metric=task.primary_metric,
-        lr_scale=head_lr_scale(cfg, newly_initialized, embeddings_name(model) if new_rows_from is not None else None)
-        if cfg.method == "full" else None,
-        no_decay=(lambda name, frozen_rows=embeddings_name(model): name == frozen_rows) if new_rows_from is not None
-        else None)
+        lr_scale=head_lr_scale(cfg, newly_initialized, new_rows) if cfg.method == "full" else None,
+        no_decay=(lambda name: name == new_rows) if new_rows else None)  # its frozen rows must not shrink
     return plan, model
 
 
@@ -304,7 +303,6 @@ def unknown_share(encoded: list[list[int]], unk_id: int | None) -> float | None:
     return sum(ids.count(unk_id) for ids in encoded) / max(1, total)
 
 
-NEW_ROWS_LR = SCARCE_HEAD_LR  # --extend-vocab's new embedding rows start untrained, like a new head
 ADAPTIVE_TASKS = ("text-classification",)
 FIXED_DEFAULTS = {"epochs": 2, "max_length": 128, "truncation": "head"}  # tasks without adaptive rules
 
