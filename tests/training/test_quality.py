@@ -164,7 +164,14 @@ async def test_baseline_serves_and_abstains_through_serve(baseline_dir):
     out_of_scope = "zzz qqq xyzzy"  # no known n-gram: the prior, far below 0.9
     async with running_app(create_app(baseline_dir)) as client:
         r = await client.post("/v1/classify", json={"texts": [out_of_scope, "great great superb lovely"]})
+        tei = await client.post("/predict", json={"inputs": [[out_of_scope], ["great great superb lovely"]]})
+        raw = await client.post("/predict", json={"inputs": out_of_scope, "raw_scores": True})
     assert [x["label"] for x in r.json()["results"]] == ["__abstain__", "pos"]
+    abstained, answered = tei.json()  # TEI clients read [0]: the abstain label first, the classes after it
+    assert abstained[0]["label"] == "__abstain__" and [x["label"] for x in abstained[1:]] != []
+    assert abstained[0]["score"] == pytest.approx(1 - abstained[1]["score"])
+    assert answered[0]["label"] == "pos" and "__abstain__" not in [x["label"] for x in answered]
+    assert "__abstain__" not in [x["label"] for x in raw.json()]  # logits: no probability to compare
     assert [p.label for p in lmforge.predict(baseline_dir, [out_of_scope, "great great superb lovely"])] == [
         "__abstain__", "pos"]
 

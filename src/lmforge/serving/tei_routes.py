@@ -84,12 +84,19 @@ def _texts(items) -> list[str]:
 
 
 def _scored(logits: np.ndarray, raw: bool, labels: list[str], top_k: int | None = None,
-            probabilities=softmax) -> list[list[dict]]:
+            probabilities=softmax, abstain: dict | None = None) -> list[list[dict]]:
+    """TEI's answer per row: {label, score} best first. Below the artifact's abstain threshold the abstain
+    label comes first (TEI clients read ``[0]``) with score 1 − the best class's probability, the classes
+    after it; raw scores are logits, so they never abstain."""
     values = logits if raw else probabilities(logits)  # the predictor's calibrated softmax (temperature)
     out = []
     for row in values:
         order = np.argsort(-row, kind="stable").tolist()[:top_k or None]
-        out.append([{"label": labels[j], "score": float(row[j])} for j in order])
+        scored = [{"label": labels[j], "score": float(row[j])} for j in order]
+        if abstain and not raw and row.max() < abstain["threshold"]:
+            scored = [{"label": abstain["label"], "score": float(1.0 - row.max())}] + scored[:len(scored) - 1
+                                                                                             if top_k else None]
+        out.append(scored)
     return out
 
 
@@ -102,7 +109,8 @@ def tei_router(state, classify, classifier: bool = True, embeddings: bool = Fals
     async def predict_items(request: Request, inputs, raw: bool, truncate: bool, top_k: int | None = None):
         items, single = parse_tei_inputs(inputs)
         logits, _, admission = await classify(request, items, truncate)
-        out = _scored(logits, raw, state.predictor.labels, top_k, state.predictor.probabilities)
+        out = _scored(logits, raw, state.predictor.labels, top_k, state.predictor.probabilities,
+                      state.predictor.abstain)
         return out, single, admission
 
     async def predict(body: TEIInputs, request: Request):
