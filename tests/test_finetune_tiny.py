@@ -132,6 +132,10 @@ def test_bf16_on_a_cpu_needs_native_bf16_and_trains_fp32_weights(tmp_path, tiny_
     assert finetune_module.choose_mixed_precision("auto") == "no"  # auto stays fp32 on a CPU
     with pytest.raises(ConfigError, match="fp16 needs a GPU"):
         finetune_module.choose_mixed_precision("fp16")
+    (tmp_path / "kept" / "checkpoints" / "latest").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="fp16 needs a GPU"):  # refused before --overwrite deletes anything
+        lmforge.finetune(sentiment_csv, tmp_path / "kept", model=str(tiny_model), precision="fp16", overwrite=True)
+    assert (tmp_path / "kept" / "checkpoints" / "latest").exists()
     with monkeypatch.context() as patch:
         patch.setattr(finetune_module, "cpu_has_bf16", lambda: False)
         with pytest.raises(ConfigError, match="AVX512-BF16 or AMX"):

@@ -355,6 +355,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
     task = get_task(cfg.task)
     output = Path(output)
     train_path, dev_path = resolve_inputs(train, dev)
+    choose_mixed_precision(cfg.precision)  # a precision this machine lacks is refused before --overwrite deletes
     prepare_output(output, resume, overwrite)
     if resume:
         cfg = resume_config(output, cfg, given)
