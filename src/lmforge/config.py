@@ -95,6 +95,9 @@ class FinetuneConfig:
                                               "sixth of the layers, rounded down: 1 of MiniLM's 6)")
     extend_vocab: str = setting("auto", f"full fine-tuning: {EXTEND_VOCAB_HELP}; only the new rows train",
                                 choices=EXTEND_VOCAB_MODES)
+    both_orders: str = setting("auto", "pair-regression: also train on each pair in its other order (b, a); auto: "
+                                       "unless the columns are ordered (query/passage, premise/hypothesis) or "
+                                       "under DP-SGD", choices=EXTEND_VOCAB_MODES)
     precision: str = setting("auto", PRECISION_HELP, choices=PRECISIONS)
     text_column: str | None = setting(None, "name of the text column (detected when omitted)")
     label_column: str | None = setting(None, "name of the label column (detected when omitted)")
@@ -126,6 +129,11 @@ class FinetuneConfig:
         elif self.extend_vocab == "on" and (self.method != "full" or self.dp_epsilon is not None):
             problems.append("--extend-vocab on needs full fine-tuning without DP-SGD (new embedding rows must "
                             "train); use --method full, or --extend-vocab off")
+        if self.both_orders not in EXTEND_VOCAB_MODES:
+            problems.append(f"both_orders '{self.both_orders}' is not one of {', '.join(EXTEND_VOCAB_MODES)}")
+        elif self.both_orders == "on" and self.dp_epsilon is not None:
+            problems.append("--both-orders on puts each pair in training twice, which DP-SGD's per-example "
+                            "accounting does not cover; use --both-orders off")
         if self.truncation is not None and self.truncation not in TRUNCATIONS:
             problems.append(f"truncation '{self.truncation}' is not one of {', '.join(TRUNCATIONS)}")
         for name in ("reject_below", "target_precision"):

@@ -138,3 +138,19 @@ def test_the_pair_baseline_reads_pair_files_like_its_model(pair_models, tmp_path
     assert metrics["examples"] == 40 and 0 <= metrics["accuracy"] <= 1
     first = Predictor.load(baseline).predict([("good great fine", "great good nice")])[0]
     assert first.label in ("0", "1")
+
+
+def test_similarity_pairs_train_in_both_orders_unless_the_columns_are_ordered(pair_models, tmp_path):
+    manifest = json.loads((pair_models["pair-regression"] / "manifest.json").read_text())
+    assert manifest["adaptive"]["both_orders"]["value"] is True
+    rows = manifest["inputs"]["train"]["rows"]  # the rows as read (120 less the dev split): copies are not data
+    assert rows < 120 and manifest["training"]["samples"] == 2 * rows * 3  # 3 epochs over both orders
+
+    task = get_task("pair-regression")
+    scores = task.read(write_scores(tmp_path / "s.tsv", n=4, pairs=True))
+    both, decision = task.augment(scores)
+    assert both.texts == scores.texts + [(b, a) for a, b in scores.texts] and both.values == scores.values * 2
+    assert decision and task.augment(scores, "off") == (scores, None)
+    ordered = tmp_path / "nli.tsv"
+    ordered.write_text("premise\thypothesis\tscore\n" + "".join(f"a b{i}\tc d\t{i}\n" for i in range(4)))
+    assert task.augment(task.read(ordered)) == (task.read(ordered), None)

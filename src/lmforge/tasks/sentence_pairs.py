@@ -194,9 +194,26 @@ class PairClassification(TextClassification):
         return super().baseline(output, manifest, joined(train), joined(dev))
 
 
+ORDERED_PAIRS = {("query", "passage"), ("premise", "hypothesis"), ("question", "sentence")}
+
+
 @register_task
 class PairRegression(Regression):
     name = "pair-regression"
+
+    def augment(self, train: NumericTargets, mode: str = "auto") -> tuple[NumericTargets, dict | None]:
+        """The training pairs plus each one in its other order, (b, a) with a's score: a similarity is
+        symmetric, and a cross-encoder reads ``[CLS] a [SEP] b`` in order (SBERT's cross-encoder STS-B recipe
+        trains on both). STS-B, 2 seeds: dev Spearman 0.8655 / 0.8651 against 0.8597 / 0.8598 one way, and
+        0.8556 for one way at the same step count (bench/RESULTS.md). Off for ordered columns."""
+        columns = tuple(c.strip().lower() for c in train.text_column.split(","))
+        if mode == "off" or (mode == "auto" and columns in ORDERED_PAIRS):
+            return train, None
+        swapped = [(b, a) for a, b in train.texts]
+        both = NumericTargets(train.texts + swapped, train.values * 2, train.rows * 2, train.path,
+                              train.text_column, train.label_column, train.sha256)
+        return both, {"value": True, "reason": f"{len(train):,} pairs trained in both orders ({len(both):,} "
+                                               "examples): a similarity score does not depend on the order"}
 
     def read_stream(self, path, *, text_column=None, label_column=None, encoding="utf-8", need_label=True):
         path = Path(path)

@@ -6,7 +6,10 @@ with ``tokens`` and ``tags`` lists. The tag scheme is detected from the tags (an
 IOBES, with BMES's ``M-`` read as ``I-``; else IOB2).
 
 Training labels sit on the first sub-token of each word and ``-100`` everywhere else (``word_ids()``), so
-the loss, the dev scores and the predictions all look at one position per word. Evaluation reports
+the loss, the dev scores and the predictions all look at one position per word. Tags are decoded per
+sentence by Viterbi over those positions' log-probabilities, allowing only the scheme's transitions (no
+``I-PER`` after ``O`` or ``B-LOC``; in IOBES every ``B-`` closes with ``E-``): what a CRF's decoder enforces,
+without training one. Evaluation reports
 entity-level precision / recall / F1 per type with ``seqeval`` in strict mode for the detected scheme, and
 the conlleval-compatible score (seqeval's default mode) beside it.
 
@@ -22,6 +25,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +152,45 @@ def spans_of(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     if current:
         spans.append((current[0], current[1], len(tags)))
     return spans
+
+
+@lru_cache(maxsize=64)
+def transition_rules(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which tag may open a sentence, follow each tag, and close a sentence, under the labels' scheme:
+    (start (C,), follows (C, C), end (C,)) booleans. IOB2: ``I-X`` only after ``B-X``/``I-X``. IOBES (BMES's
+    ``M-`` as ``I-``): ``I-X``/``E-X`` only after ``B-X``/``I-X``, which nothing else may follow."""
+    prefixes = ["I" if tag_prefix(t) == "M" else tag_prefix(t) for t in labels]
+    kinds = [tag_type(t) for t in labels]
+    iobes = any(p in ("E", "S") for p in prefixes) or any(tag_prefix(t) == "M" for t in labels)
+    continues = np.array([p == "I" or (iobes and p == "E") for p in prefixes])
+    opened = np.array([p in ("B", "I") for p in prefixes])  # an entity still open after this tag
+    same = np.array([[a == b for b in kinds] for a in kinds])
+    follows = np.where(continues[None, :], opened[:, None] & same, ~opened[:, None] if iobes else True)
+    end = ~opened if iobes else np.ones(len(labels), dtype=bool)
+    return ~continues, follows, end
+
+
+def decode_tags(scores: np.ndarray, labels: Sequence[str]) -> list[int]:
+    """The best valid tag sequence (ids) for one sentence's (words, tags) logits: Viterbi over log-softmax
+    scores with the scheme's forbidden transitions (:func:`transition_rules`) scored out."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(scores) == 0:
+        return []
+    log_probs = scores - scores.max(-1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+    start, follows, end = transition_rules(tuple(labels))
+    forbidden = -1e9  # finite: a label set whose rules no path satisfies still decodes (to the least bad)
+    step = np.where(follows, 0.0, forbidden)
+    best = log_probs[0] + np.where(start, 0.0, forbidden)
+    back = np.empty((len(scores) - 1, len(labels)), dtype=np.int64)
+    for i in range(1, len(scores)):
+        candidates = best[:, None] + step             # (previous tag, tag)
+        back[i - 1] = candidates.argmax(0)
+        best = candidates[back[i - 1], np.arange(len(labels))] + log_probs[i]
+    path = [int((best + np.where(end, 0.0, forbidden)).argmax())]
+    for pointers in back[::-1]:
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]
 
 
 def check_tag(tag: str, path: Path, line: int) -> str:
@@ -359,8 +402,9 @@ class TokenClassification:
             text, word_spans = _text_and_word_spans(item, encoding, i)
             first = first_subtokens(encoding.word_ids(i))
             tags, scores = ["O"] * len(word_spans), [1.0] * len(word_spans)
-            for word, position in first.items():
-                best = int(probs[position].argmax())
+            words = sorted(first)  # words cut off by truncation stay O
+            positions = [first[w] for w in words]
+            for word, position, best in zip(words, positions, decode_tags(row[positions], labels)):
                 tags[word], scores[word] = labels[best], float(probs[position, best])
             entities = []
             for kind, a, b in spans_of(tags):
@@ -426,7 +470,7 @@ def word_tags_from_aligned(logits, targets, labels) -> tuple[list[list[str]], li
         target = np.asarray(target)
         positions = np.flatnonzero(target != IGNORE)
         gold.append([labels[t] for t in target[positions]])
-        pred.append([labels[p] for p in np.asarray(row)[positions].argmax(-1)])
+        pred.append([labels[p] for p in decode_tags(np.asarray(row)[positions], labels)])
     return gold, pred
 
 
@@ -470,8 +514,10 @@ class TaggingEvaluation:
         records = []
         for i, ((row, words, tags), out) in enumerate(zip(chunk, logits)):
             predicted = ["O"] * len(words)
-            for word, position in first_subtokens(encoding.word_ids(i)).items():
-                predicted[word] = self.labels[int(np.asarray(out[position]).argmax())]
+            first = first_subtokens(encoding.word_ids(i))
+            kept = sorted(first)
+            for word, best in zip(kept, decode_tags(np.asarray(out)[[first[w] for w in kept]], self.labels)):
+                predicted[word] = self.labels[best]
             self.gold.append(list(tags))
             self.pred.append(predicted)
             records.append({"row": row, "tokens": words, "gold": tags, "predicted": predicted})

@@ -388,7 +388,12 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         if vocabulary:
             decisions["vocabulary"] = vocabulary
         check_max_length(cfg.max_length, model, model_dir)
-        enc_train, y_train, truncated = encode_split(task, tokenizer, train_data, labels, cfg)
+        trained_on = train_data  # the rows as read, or the task's augmented copy (pairs in both orders)
+        if hasattr(task, "augment") and cfg.dp_epsilon is None:
+            trained_on, augmented = task.augment(train_data, cfg.both_orders)
+            if augmented:
+                decisions["both_orders"] = augmented
+        enc_train, y_train, truncated = encode_split(task, tokenizer, trained_on, labels, cfg)
         enc_dev, y_dev, _ = encode_split(task, tokenizer, dev_data, labels, cfg)
 
         if cfg.dp_epsilon is not None:  # refused before any work when DP-SGD cannot account for the settings
