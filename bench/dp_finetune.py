@@ -2,6 +2,7 @@
 test sentences, all arms in one run with the same hyper-parameters; ε = ∞ is the same recipe without DP.
 
     PYTHONPATH=src .venv/bin/python bench/dp_finetune.py --method head [--epsilons 1,3,8] [--out bench/out/dp]
+        [--train FILE --test FILE] [--epochs N --batch-size B]   # another set; overrides apply to every arm
 
 δ = 1/(n+1) (n = 3,600 training rows after the 10% dev hold-out). Each arm records the ε the accountant says
 was spent, the noise multiplier, the training wall time and the test accuracy.
@@ -37,6 +38,8 @@ def main() -> None:
     ap.add_argument("--train", default=str(REPO / "examples" / "data" / "sst2-train-4000.tsv"))
     ap.add_argument("--test", default=str(REPO / "examples" / "data" / "sst2-test.tsv"))
     ap.add_argument("--out", default=str(REPO / "bench" / "out" / "dp"))
+    ap.add_argument("--epochs", type=int, help="override the recipe's epochs (the same in every arm)")
+    ap.add_argument("--batch-size", type=int, help="override the recipe's (expected) batch size, every arm")
     ap.add_argument("--share-features", action="store_true", help="head: compute the frozen encoder's features "
                     "once for all arms (bench/shared_features.py; changes no number, only time)")
     args = ap.parse_args()
@@ -50,6 +53,7 @@ def main() -> None:
         out = Path(args.out) / f"{args.method}-eps{eps_text}"
         shutil.rmtree(out, ignore_errors=True)
         settings = dict(RECIPES[args.method])
+        settings.update({k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v})
         if eps != float("inf"):
             settings["dp_epsilon"] = eps
         started = time.perf_counter()

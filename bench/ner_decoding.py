@@ -33,9 +33,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("files", nargs="+")
+    parser.add_argument("--prior", help="training file: also decode with λ · log p(tag | previous tag) from its "
+                        "tag bigrams added to the transitions (an experiment, λ below)")
+    parser.add_argument("--weights", default="0.25,0.5,1", help="the λ values tried with --prior")
     args = parser.parse_args()
     predictor = Predictor.load(args.model)
     labels = predictor.labels
+    priors = {}
+    if args.prior:
+        bigrams = np.ones((len(labels), len(labels)))  # add-one smoothing
+        index = {tag: i for i, tag in enumerate(labels)}
+        for tags in predictor.task.read(args.prior).tags:
+            for a, b in zip(tags, tags[1:]):
+                bigrams[index[a], index[b]] += 1
+        log_prior = np.log(bigrams / bigrams.sum(1, keepdims=True))
+        priors = {f"viterbi+prior{w}": float(w) * log_prior for w in args.weights.split(",")}
     for path in args.files:
         data = predictor.task.read(path)
         logits = word_logits(predictor, data.tokens)
@@ -44,7 +56,10 @@ def main() -> None:
         viterbi = [[labels[i] for i in decode_tags(x, labels)] for x in logits]
         changed = sum(a != v for a, v in zip(argmax, viterbi))
         row = {"file": path, "sentences": len(gold), "sentences_changed": changed}
-        for name, pred in (("argmax", argmax), ("viterbi", viterbi)):
+        decoded = {"argmax": argmax, "viterbi": viterbi}
+        for name, prior in priors.items():
+            decoded[name] = [[labels[i] for i in decode_tags(x, labels, prior)] for x in logits]
+        for name, pred in decoded.items():
             scores = entity_scores(gold, pred)
             row[name] = {k: round(v, 4) for k, v in scores.items()}
         print(json.dumps(row), flush=True)

@@ -19,6 +19,7 @@ PRECISION_HELP = ("auto (bf16 on a GPU that has it, else fp32), fp32, bf16 (a GP
                   "AMX: about 2x faster there) or fp16 (a GPU)")
 TRUNCATIONS = ("head", "head+tail")
 # Learning rates that work for each method on small encoders (measured on SST-2, see bench/RESULTS.md).
+DEFAULT_PATIENCE = 2  # evaluations without improvement before an early stop
 DEFAULT_LR = {"full": 5e-5, "lora": 5e-4, "head": 2e-3}
 # Full fine-tuning when a freshly initialised head gets few steps: the encoder's and the new head's rates
 # (text classification below 10,000 rows per class, multi-label, NER; bench/RESULTS.md "Quality")
@@ -81,7 +82,9 @@ class FinetuneConfig:
     abstain_label: str = setting("__abstain__", "label returned when the model abstains")
     seed: int = setting(0, "seed for the dev split, data order, initialisation and dropout")
     eval_every: int = setting(0, "evaluate on dev every N optimizer steps (0: after each epoch)")
-    patience: int = setting(2, "stop after this many evaluations without improvement (0: never)")
+    patience: int | None = setting(None, "stop after this many evaluations without improvement (0: never; "
+                                         "default 2, and 0 where a task chooses its epochs from a budget of "
+                                         "examples, e.g. token classification)")
     checkpoint_every: int = setting(200, "write a resumable checkpoint every N optimizer steps")
     dev_fraction: float = setting(0.1, "share of the training file held out as dev when --dev is not given")
     max_dev_rows: int = setting(2000, "cap on the held-out dev rows (evaluation time stays small)")
@@ -177,7 +180,8 @@ class FinetuneConfig:
     def resolved(self) -> FinetuneConfig:
         """A validated copy with method-dependent defaults filled in."""
         self.validate()
-        return dataclasses.replace(self, lr=self.lr if self.lr is not None else DEFAULT_LR[self.method])
+        return dataclasses.replace(self, lr=self.lr if self.lr is not None else DEFAULT_LR[self.method],
+                                   patience=self.patience if self.patience is not None else DEFAULT_PATIENCE)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -125,6 +125,12 @@ def test_viterbi_decoding_keeps_only_valid_sequences_and_finds_the_best():
             assert valid([labels[i] for i in path])
             assert path == brute_force_best(logits, labels, valid)
     assert decode_tags(np.zeros((0, 5)), iob2) == []
+    # transition scores add to the path's: a strong O → O preference turns a weak B-PER I-PER into O O
+    weak = np.log(np.array([[0.4, 0.6, 0, 0, 0], [0.45, 0, 0.55, 0, 0]]) + 1e-6)
+    assert [iob2[i] for i in decode_tags(weak, iob2)] == ["B-PER", "I-PER"]
+    prefer_o = np.full((5, 5), -2.0)
+    prefer_o[0, 0] = 0.0
+    assert [iob2[i] for i in decode_tags(weak, iob2, prefer_o)] == ["O", "O"]
 
 
 @pytest.fixture(scope="module")

@@ -45,19 +45,29 @@ def test_adaptive_recipe_a_few_thousand_rows_per_class_is_not_plentiful():
     assert (cfg.epochs, cfg.lr, cfg.head_lr, cfg.freeze_layers) == (2, 1e-4, 3e-3, 0)
 
 
-def test_a_task_recipe_fills_unset_full_finetuning_settings_only():
+def test_a_task_recipe_fills_unset_full_finetuning_settings_only(tiny_model):
+    from types import SimpleNamespace
+
+    from lmforge.models.pretrained import load_tokenizer
     from lmforge.tasks import get_task
     from lmforge.training.finetune import choose_settings
 
     from lmforge.tasks.token_classification import TaggedSentences
 
     ner = get_task("token-classification")
-    conll = TaggedSentences(tokens=[["a"]] * 14_041, tags=[["O"]] * 14_041, rows=list(range(14_041)))
-    cfg, why = choose_settings(FinetuneConfig(task=ner.name, lr=2e-5), ner, None, conll, None)
+    tokenizer, model = load_tokenizer(tiny_model), SimpleNamespace(config=SimpleNamespace(max_position_embeddings=512))
+    conll = TaggedSentences(tokens=[["a"]] * 14_040 + [["a"] * 150], tags=[["O"]] * 14_040 + [["O"] * 150],
+                            rows=list(range(14_041)))
+    cfg, why = choose_settings(FinetuneConfig(task=ner.name, lr=2e-5), ner, tokenizer, conll, model)
     assert (cfg.lr, cfg.head_lr, cfg.freeze_layers, cfg.epochs) == (2e-5, 3e-3, 0, 2)
     assert why["lr"]["reason"] == "given by the user" and "token classification" in why["head_lr"]["reason"]
-    cfg, why = choose_settings(FinetuneConfig(task=ner.name, method="lora"), ner, None, conll, None)
-    assert cfg.lr == 5e-4 and cfg.head_lr is None and set(why) == {"epochs"}  # LoRA keeps its own default rate
+    assert cfg.max_length == 160 and "152 tokens" in why["max_length"]["reason"]  # every word gets a tag
+    cfg, why = choose_settings(FinetuneConfig(task=ner.name, method="lora"), ner, tokenizer, conll, model)
+    assert cfg.lr == 5e-4 and cfg.head_lr is None and set(why) == {"epochs", "patience", "max_length"}
+    assert cfg.patience == 0  # the example budget's epochs all run; the best dev checkpoint is kept
+    cfg, why = choose_settings(FinetuneConfig(task=ner.name, patience=3, max_length=64), ner, tokenizer, conll, model)
+    assert (cfg.patience, cfg.max_length) == (3, 64) and why["patience"]["reason"] == "given by the user"
+    assert FinetuneConfig().resolved().patience == 2  # tasks without an example budget stop early
 
 
 def test_user_flags_always_override_the_adaptive_choice():

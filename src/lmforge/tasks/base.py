@@ -22,7 +22,8 @@ Two optional members, for a task whose decision rule is fitted per model (multi-
 record, which :func:`~lmforge.tasks.registry.task_for_artifact` returns (so predict, evaluate, serve and
 compress apply it). And ``recipe``: ``{setting: (value, reason)}``, the task's full fine-tuning defaults for settings
 the user left unset (tasks without adaptive rules), recorded under ``adaptive`` in the manifest; with
-``examples_to_see``, the epochs are chosen so training sees about that many examples (2–8 epochs). And
+``examples_to_see``, the epochs are chosen so training sees about that many examples (2–8 epochs), all of
+which run (patience 0: the best dev checkpoint is kept, no early stop). And
 ``augment(train, mode) -> (train, decision | None)``: the examples training sees, built from the rows read
 (pair regression adds each pair in its other order), recorded under ``adaptive`` when it changed them.
 """

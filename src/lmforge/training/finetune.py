@@ -38,8 +38,8 @@ from lmforge.models.pretrained import load_tokenizer, resolve_model_dir, transfo
 from lmforge.tasks import get_task
 from lmforge.threads import configure_threads
 from lmforge.tracking import log_stage
-from lmforge.training.adaptive import (MAX_EPOCHS, MIN_EPOCHS, adapt, apply_recipe, cap_steps, choose_truncation,
-                                      profile_texts)
+from lmforge.training.adaptive import (BASE_MAX_LENGTH, MAX_EPOCHS, MIN_EPOCHS, adapt, apply_recipe, cap_steps,
+                                      choose_truncation, profile_texts)
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
@@ -318,6 +318,10 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
             epochs = max(MIN_EPOCHS, min(MAX_EPOCHS, math.ceil(wanted / max(1, rows))))
             recipe["epochs"] = (epochs, f"{rows:,} training examples: {epochs} epochs see ~{epochs * rows:,} "
                                         f"(target {wanted:,}, {MIN_EPOCHS}–{MAX_EPOCHS} epochs)")
+            recipe["patience"] = (0, f"no early stop: all {epochs} epochs of the example budget run, and the best "
+                                     "dev checkpoint is kept")
+        if getattr(task, "tags_every_token", False) and cfg.max_length is None:
+            recipe["max_length"] = longest_input_length(task, tokenizer, train_data, model)
         cfg, decisions = apply_recipe(cfg, recipe)
         filled = {k: v for k, v in FIXED_DEFAULTS.items() if getattr(cfg, k) is None}
         return dataclasses.replace(cfg, **filled).resolved(), decisions
@@ -327,6 +331,16 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
                            getattr(model.config, "max_position_embeddings", 512))
     cfg = choose_truncation(cfg, lengths, decisions)
     return cap_steps(cfg, lengths, decisions).resolved(), decisions
+
+
+def longest_input_length(task, tokenizer, data, model) -> tuple[int, str]:
+    """(max_length, reason) for a task whose words past max_length would get no label at all: the longest
+    training input rounded up to a multiple of 32, between 128 and the encoder's position limit."""
+    longest = max((len(ids) for ids in task.encode(tokenizer, task.inputs(data), 1 << 30)[0]), default=0)
+    limit = getattr(model.config, "max_position_embeddings", 512)
+    length = min(limit, max(BASE_MAX_LENGTH, -(-longest // 32) * 32))
+    cut = "" if longest <= length else f"; longer ones are cut at the encoder's limit of {limit}"
+    return length, f"the longest training input is {longest} tokens: every word gets its tag{cut}"
 
 
 def encode_split(task, tokenizer, data, labels, cfg: FinetuneConfig):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -110,6 +111,10 @@ class PrivacyEngine:
         from opacus import GradSampleModule
         from opacus.optimizers import DPOptimizer
 
+        # the head method's inputs are frozen features: torch then warns on every step that Opacus' hooks fire
+        # on module outputs only, which is what per-example gradients of the trained weights need
+        warnings.filterwarnings("ignore", message="Full backward hook is firing when gradients are computed "
+                                "with respect to module outputs")
         wrapped = GradSampleModule(model, batch_first=True, loss_reduction="mean")
         generator = torch.Generator().manual_seed(self.seed)  # the noise, reproducible
         self.optimizer = DPOptimizer(optimizer, noise_multiplier=self.noise_multiplier,
