@@ -70,9 +70,13 @@ def test_same_seed_same_weights(tmp_path, tiny_model, sentiment_csv):
 
 def test_lora_adapter_reloads_with_peft_and_predicts_the_same(tmp_path, tiny_encoder, sentiment_csv):
     from peft import PeftModel
+    from safetensors.torch import load_file
 
     out = tmp_path / "lora"
-    lmforge.finetune(sentiment_csv, out, model=str(tiny_encoder), method="lora", lr=1e-2, **FAST)
+    run = lmforge.finetune(sentiment_csv, out, model=str(tiny_encoder), method="lora", lr=1e-2, **FAST)
+    adapter_weights = sum(v.numel() for k, v in load_file(out / "adapter" / "adapter_model.safetensors").items()
+                          if "lora_" in k)
+    assert run.manifest["training"]["trainable_parameters"] > adapter_weights > 0  # counted before the merge
     tok = AutoTokenizer.from_pretrained(out)
     batch = tok(["the film was superb", "the plot was awful", "a scene"], return_tensors="pt", padding=True)
     merged = AutoModelForSequenceClassification.from_pretrained(out).eval()

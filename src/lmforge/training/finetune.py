@@ -418,6 +418,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
                 raise ConfigError(problems)
         plan, export_model = build_plan(cfg, task, model, newly_initialized, tokenizer, enc_train, y_train, enc_dev,
                                         y_dev, labels, new_rows_from=vocabulary.get("first_new_id"))
+        trainable = sum(p.numel() for p in plan.model.parameters() if p.requires_grad)  # before LoRA is merged
         if cfg.dp_epsilon is not None:
             plan = make_private(plan, cfg, len(enc_train), cfg.epochs)
         if main:  # what is needed to resume and to account for the run, before any step (a bad setting
@@ -462,7 +463,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
             "tokens": counters["real_tokens"], "tokens_computed": counters["padded_tokens"],
             "padding_fraction": round(1 - counters["real_tokens"] / counters["padded_tokens"], 4)
             if counters["padded_tokens"] else 0.0,
-            "trainable_parameters": sum(p.numel() for p in plan.model.parameters() if p.requires_grad),
+            "trainable_parameters": trainable,
             "frozen_layers": frozen_layer_count(export_model) if cfg.method == "full" else None,
             "truncated_texts": truncated, "threads": threads, "processes": accelerator.num_processes,
             "device": str(accelerator.device), "mixed_precision": accelerator.mixed_precision,
