@@ -266,10 +266,10 @@ class TokenClassification:
     # epochs: enough to see ~28,000 sentences, CoNLL-2003's measured 2 epochs of 14,041 (Resume NER's 3,821
     # sentences: dev F1 0.894 at 2 epochs, 0.915 at 8; bench/RESULTS.md "Chinese"). All of them run: with the
     # Viterbi decoder, Resume's dev F1 went 0.913, 0.913, 0.910 after epochs 2-4 (where patience 2 stopped
-    # it) and peaked at 0.920 in epoch 5 (RESULTS "Viterbi tag decoding").
+    # it) and peaked at 0.920 in epoch 5 (RESULTS "Viterbi decoding, every epoch, every word").
     examples_to_see = 28_000
     # max_length covers the longest training sentence: a word past the cut gets no tag, so its entities are
-    # lost (Resume NER: 47 training and 6 test sentences are over 128 tokens; test F1 0.926 cut at 128)
+    # lost (Resume NER: 47 of its 3,821 training sentences are over 128 tokens)
     tags_every_token = True
 
     # --- data -------------------------------------------------------------------------------------------
