@@ -171,9 +171,10 @@ async def test_a_full_queue_answers_503_with_retry_after(model_dir):
     import threading
 
     predictor = Predictor.load(model_dir)
-    real_forward, gate = predictor.backend.forward, threading.Event()
+    real_forward, gate, entered = predictor.backend.forward, threading.Event(), threading.Event()
 
     def slow_forward(batch):
+        entered.set()
         gate.wait(10)
         return real_forward(batch)
 
@@ -181,7 +182,10 @@ async def test_a_full_queue_answers_503_with_retry_after(model_dir):
     config = ServeConfig(max_queue=2, max_wait_ms=0, max_batch_size=1)
     async with running_app(create_app(model_dir, config, predictor=predictor)) as client:
         # One request is taken into the (blocked) forward, two fill the queue, the rest must be refused.
-        tasks = [asyncio.create_task(client.post("/v1/classify", json={"texts": [f"good {i}"]})) for i in range(6)]
+        first = asyncio.create_task(client.post("/v1/classify", json={"texts": ["good 0"]}))
+        assert await asyncio.to_thread(entered.wait, 10)  # on a busy machine the batcher may take a while
+        tasks = [first] + [asyncio.create_task(client.post("/v1/classify", json={"texts": [f"good {i}"]}))
+                           for i in range(1, 6)]
         await asyncio.sleep(0.5)
         gate.set()
         responses = await asyncio.gather(*tasks)

@@ -232,6 +232,7 @@ def test_epochs_see_about_as_many_sentences_as_conll_two_epochs():
 
     def chosen(n, **given):
         data = TaggedSentences(tokens=[["a"]] * n, tags=[["O"]] * n, rows=list(range(n)))
+        given = {"max_length": 128, **given}  # the length rule needs a tokenizer (tests/training/test_quality.py)
         cfg, decisions = choose_settings(FinetuneConfig(task="token-classification", **given), TASK, None, data, None)
         return cfg.epochs, decisions["epochs"]["reason"]
 
