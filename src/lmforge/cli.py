@@ -91,6 +91,8 @@ def cmd_finetune(args) -> None:
         p = result.manifest["privacy"]
         print(f"DP-SGD: ε spent {p['epsilon_spent']} of {p['epsilon_target']} at δ {p['delta']:.2e} "
               f"(noise multiplier {p['noise_multiplier']}, {p['steps_taken']} steps)")
+        if p.get("warning"):
+            print(f"WARNING: {p['warning']}")
     if (warning := result.manifest.get("adaptive", {}).get("warning")):
         print(f"WARNING: {warning}")
     if (verdict := result.manifest.get("verdict")):  # never lose silently to the baseline

@@ -82,3 +82,16 @@ def test_poisson_batches_are_poisson_and_reproducible():
     sizes = [len(b) for b in batches]
     assert len(set(sizes)) > 1 and 35 < sum(sizes) / len(sizes) < 65          # sizes vary around 50
     assert all(b == sorted(set(b)) for b in batches)                          # no repeats inside a batch
+
+
+def test_a_private_model_at_the_majority_share_is_called_out():
+    from types import SimpleNamespace
+
+    from lmforge.training.finetune import majority_warning
+
+    dev = SimpleNamespace(describe=lambda: {"label_distribution": {"neg": 180, "pos": 220}})
+    warning = majority_warning({"accuracy": 0.55}, dev, "lora")  # 220 / 400: always "pos"
+    assert "always answering 'pos'" in warning and "--method head" in warning
+    assert "--method head" not in majority_warning({"accuracy": 0.551}, dev, "head")
+    assert majority_warning({"accuracy": 0.72}, dev, "lora") is None
+    assert majority_warning({"f1": 0.1}, dev, "lora") is None  # not a single-label accuracy

@@ -333,6 +333,22 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
     return cap_steps(cfg, lengths, decisions).resolved(), decisions
 
 
+def majority_warning(dev_metrics: dict, dev_data, method: str) -> str | None:
+    """A DP-SGD model's dev accuracy at or below always answering the commonest dev label: what to say."""
+    counts = getattr(dev_data, "describe", lambda: {})().get("label_distribution")
+    if "accuracy" not in dev_metrics or not counts:
+        return None
+    label, most = max(counts.items(), key=lambda kv: kv[1])
+    majority = most / sum(counts.values())
+    if dev_metrics["accuracy"] > majority + 0.005:
+        return None
+    hint = (" LoRA under DP-SGD did not learn in lmforge's own measurements (bench/RESULTS.md, \"LoRA under DP\"):"
+            " try --method head" if method == "lora" else " Try")
+    return (f"the private model is no better than always answering '{label}' (dev accuracy "
+            f"{dev_metrics['accuracy']:.1%}, that label's share {majority:.1%}).{hint}, a larger --batch-size "
+            "or a larger --dp-epsilon")
+
+
 def longest_input_length(task, tokenizer, data, model) -> tuple[int, str]:
     """(max_length, reason) for a task whose words past max_length would get no label at all: the longest
     training input rounded up to a multiple of 32, between 128 and the encoder's position limit."""
@@ -487,6 +503,8 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
         manifest["privacy"] = plan.privacy.report()
         # a TF-IDF model of the same rows would be a non-private release of them
         manifest["baseline"] = {"skipped": "not trained in a DP-SGD run (it would not be private)"}
+        if (warning := majority_warning(manifest["metrics"]["dev"], dev_data, cfg.method)):
+            manifest["privacy"]["warning"] = warning  # without a baseline, say it when nothing was learned
     write_manifest(output, manifest)
     if plan.privacy is None:
         task.baseline(output, manifest, train_data, dev_data)  # e.g. TF-IDF + logistic regression, priced
