@@ -335,18 +335,18 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
 
 def majority_warning(dev_metrics: dict, dev_data, method: str) -> str | None:
     """A DP-SGD model's dev accuracy at or below always answering the commonest dev label: what to say."""
-    counts = getattr(dev_data, "describe", lambda: {})().get("label_distribution")
+    counts = dev_data.describe().get("label_distribution")
     if "accuracy" not in dev_metrics or not counts:
         return None
     label, most = max(counts.items(), key=lambda kv: kv[1])
     majority = most / sum(counts.values())
     if dev_metrics["accuracy"] > majority + 0.005:
         return None
-    hint = (" LoRA under DP-SGD did not learn in lmforge's own measurements (bench/RESULTS.md, \"LoRA under DP\"):"
-            " try --method head" if method == "lora" else " Try")
+    lora = (" LoRA under DP-SGD did not learn in lmforge's own measurements (bench/RESULTS.md, \"LoRA under DP\")."
+            if method == "lora" else "")
+    options = ("--method head, " if method == "lora" else "") + "a larger --batch-size or a larger --dp-epsilon"
     return (f"the private model is no better than always answering '{label}' (dev accuracy "
-            f"{dev_metrics['accuracy']:.1%}, that label's share {majority:.1%}).{hint}, a larger --batch-size "
-            "or a larger --dp-epsilon")
+            f"{dev_metrics['accuracy']:.1%}, that label's share {majority:.1%}).{lora} Try {options}.")
 
 
 def longest_input_length(task, tokenizer, data, model) -> tuple[int, str]:
