@@ -147,6 +147,15 @@ def adapt(cfg: FinetuneConfig, profile: dict, max_positions: int = 512) -> tuple
     return FinetuneConfig(**values), decisions
 
 
+def covering_max_length(longest: int, max_positions: int) -> tuple[int, str]:
+    """(max_length, reason) for a task whose words past max_length would get no label at all (token
+    classification): the longest training input rounded up to a multiple of 32, between
+    ``BASE_MAX_LENGTH`` and the encoder's position limit."""
+    length = min(max_positions, max(BASE_MAX_LENGTH, -(-longest // 32) * 32))
+    cut = "" if longest <= length else f"; longer ones are cut at the encoder's limit of {max_positions}"
+    return length, f"the longest training input is {longest} tokens: every word gets its tag{cut}"
+
+
 def choose_truncation(cfg: FinetuneConfig, token_lengths: Sequence[int], decisions: dict) -> FinetuneConfig:
     """head+tail when many texts exceed ``cfg.max_length`` (after it is known), else head."""
     longer = sum(1 for n in token_lengths if n > cfg.max_length) / max(1, len(token_lengths))

@@ -39,7 +39,7 @@ from lmforge.tasks import get_task
 from lmforge.threads import configure_threads
 from lmforge.tracking import log_stage
 from lmforge.training.adaptive import (BASE_MAX_LENGTH, MAX_EPOCHS, MIN_EPOCHS, adapt, apply_recipe, cap_steps,
-                                      choose_truncation, profile_texts)
+                                      choose_truncation, covering_max_length, profile_texts)
 from lmforge.training.checkpoint import latest_checkpoint
 from lmforge.training.loop import LoopSettings, TrainingPlan
 from lmforge.training.loop import train as run_loop
@@ -304,7 +304,7 @@ def unknown_share(encoded: list[list[int]], unk_id: int | None) -> float | None:
 
 
 ADAPTIVE_TASKS = ("text-classification",)
-FIXED_DEFAULTS = {"epochs": 2, "max_length": 128, "truncation": "head"}  # tasks without adaptive rules
+FIXED_DEFAULTS = {"epochs": 2, "max_length": BASE_MAX_LENGTH, "truncation": "head"}  # tasks without adaptive rules
 
 
 def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> tuple[FinetuneConfig, dict]:
@@ -321,7 +321,9 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
             recipe["patience"] = (0, f"no early stop: all {epochs} epochs of the example budget run, and the best "
                                      "dev checkpoint is kept")
         if getattr(task, "tags_every_token", False) and cfg.max_length is None:
-            recipe["max_length"] = longest_input_length(task, tokenizer, train_data, model)
+            untruncated = task.encode(tokenizer, task.inputs(train_data), 1 << 30)[0]
+            recipe["max_length"] = covering_max_length(max(map(len, untruncated), default=0),
+                                                       getattr(model.config, "max_position_embeddings", 512))
         cfg, decisions = apply_recipe(cfg, recipe)
         filled = {k: v for k, v in FIXED_DEFAULTS.items() if getattr(cfg, k) is None}
         return dataclasses.replace(cfg, **filled).resolved(), decisions
@@ -347,16 +349,6 @@ def majority_warning(dev_metrics: dict, dev_data, method: str) -> str | None:
     options = ("--method head, " if method == "lora" else "") + "a larger --batch-size or a larger --dp-epsilon"
     return (f"the private model is no better than always answering '{label}' (dev accuracy "
             f"{dev_metrics['accuracy']:.1%}, that label's share {majority:.1%}).{lora} Try {options}.")
-
-
-def longest_input_length(task, tokenizer, data, model) -> tuple[int, str]:
-    """(max_length, reason) for a task whose words past max_length would get no label at all: the longest
-    training input rounded up to a multiple of 32, between 128 and the encoder's position limit."""
-    longest = max((len(ids) for ids in task.encode(tokenizer, task.inputs(data), 1 << 30)[0]), default=0)
-    limit = getattr(model.config, "max_position_embeddings", 512)
-    length = min(limit, max(BASE_MAX_LENGTH, -(-longest // 32) * 32))
-    cut = "" if longest <= length else f"; longer ones are cut at the encoder's limit of {limit}"
-    return length, f"the longest training input is {longest} tokens: every word gets its tag{cut}"
 
 
 def encode_split(task, tokenizer, data, labels, cfg: FinetuneConfig):
