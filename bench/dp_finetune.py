@@ -40,6 +40,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(REPO / "bench" / "out" / "dp"))
     ap.add_argument("--epochs", type=int, help="override the recipe's epochs (the same in every arm)")
     ap.add_argument("--batch-size", type=int, help="override the recipe's (expected) batch size, every arm")
+    ap.add_argument("--lr", type=float, help="override the recipe's learning rate, every arm")
+    ap.add_argument("--lora-alpha", type=int, help="lora: override LoRA alpha (r stays 8), every arm")
     ap.add_argument("--share-features", action="store_true", help="head: compute the frozen encoder's features "
                     "once for all arms (bench/shared_features.py; changes no number, only time)")
     args = ap.parse_args()
@@ -53,7 +55,8 @@ def main() -> None:
         out = Path(args.out) / f"{args.method}-eps{eps_text}"
         shutil.rmtree(out, ignore_errors=True)
         settings = dict(RECIPES[args.method])
-        settings.update({k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v})
+        settings.update({k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr),
+                                           ("lora_alpha", args.lora_alpha)) if v})
         if eps != float("inf"):
             settings["dp_epsilon"] = eps
         started = time.perf_counter()

@@ -20,8 +20,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from lmforge.generation.sft import SFTConfig, finetune_sft, generation_metrics, split_conversations  # noqa: E402
-from lmforge.generation.sft_data import load_conversations  # noqa: E402
+from lmforge.generation.sft import (SFTConfig, finetune_sft, generation_metrics, heldout_loss,  # noqa: E402
+                                   split_conversations)
+from lmforge.generation.sft_data import load_conversations, tokenize_conversation  # noqa: E402
 
 SHARED = Path(os.environ.get("LMFORGE_SHARED_DATA", "/work/shared/data"))
 DATA = SHARED / "bitext_support/Bitext_Sample_Customer_Support_Training_Dataset.csv"
@@ -36,7 +37,10 @@ def main() -> None:
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--precision", default="auto", help="fp32, bf16 (CPUs with AVX512-BF16/AMX) or auto")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--eval-every", type=int, default=0, help="held-out loss every N steps (a learning curve)")
+    p.add_argument("--lr", type=float, default=None, help="default: SFTConfig's (LoRA 2e-4)")
     p.add_argument("--max-eval-examples", type=int, default=48)
     p.add_argument("--evaluate", help="only score an SFT output directory on the same held-out prompts")
     args = p.parse_args()
@@ -50,9 +54,6 @@ def main() -> None:
     _, held = split_conversations(conversations, 0.1, 0)
     base_dir = bundled_chat_model_dir()
     if args.evaluate:
-        from lmforge.generation.sft import heldout_loss
-        from lmforge.generation.sft_data import tokenize_conversation
-
         tokenizer = load_tokenizer(Path(args.evaluate))
         model = AutoModelForCausalLM.from_pretrained(args.evaluate).eval()
         scored = [tokenize_conversation(tokenizer, c, args.max_length) for c in held[:args.max_eval_examples]]
@@ -62,12 +63,17 @@ def main() -> None:
         print(json.dumps({"evaluated": args.evaluate, "metrics": metrics}, ensure_ascii=False, indent=1), flush=True)
         return
     t0 = time.perf_counter()
-    base = generation_metrics(AutoModelForCausalLM.from_pretrained(base_dir), load_tokenizer(base_dir),
-                              held[:args.eval_generate], args.max_new_tokens, int8=True)
+    base_model, base_tokenizer = AutoModelForCausalLM.from_pretrained(base_dir).eval(), load_tokenizer(base_dir)
+    scored = [tokenize_conversation(base_tokenizer, c, args.max_length) for c in held[:args.max_eval_examples]]
+    base = heldout_loss(base_model, scored, base_tokenizer.pad_token_id)
+    base.pop("neg_loss")
+    base.update(generation_metrics(base_model, base_tokenizer, held[:args.eval_generate], args.max_new_tokens,
+                                   int8=True))
     base_s = time.perf_counter() - t0
     print(json.dumps({"untuned": base, "seconds": round(base_s, 1)}, ensure_ascii=False), flush=True)
     cfg = SFTConfig(lr=args.lr, max_examples=args.max_examples, eval_generate=args.eval_generate,
                     max_new_tokens=args.max_new_tokens, max_length=args.max_length, threads=args.threads,
+                    precision=args.precision, batch_size=args.batch_size, eval_every=args.eval_every,
                     max_eval_examples=args.max_eval_examples, eval_int8=True)
     t0 = time.perf_counter()
     manifest = finetune_sft(args.data, args.output, cfg, quiet=False, overwrite=True)

@@ -103,3 +103,27 @@ def test_the_chinese_alpaca_demo_runs_end_to_end_on_a_tiny_model(tiny_llama, tmp
     # examples whose reply was cut off entirely by max_length are dropped (nothing to learn)
     assert manifest["data"]["held_out"] == 100 and 10 <= manifest["data"]["examples"] <= 16
     assert set(manifest["metrics"]["heldout"]) >= {"loss", "perplexity", "rougeL", "ends_with_eos"}
+
+
+def test_precision_and_the_loss_curve_are_recorded_and_an_impossible_precision_deletes_nothing(tiny_llama, tmp_path):
+    import torch
+
+    from lmforge.metering.hardware import cpu_has_bf16
+    from lmforge.errors import ConfigError
+    from lmforge.generation.sft import SFTConfig, finetune_sft
+
+    data = tmp_path / "train.json"
+    data.write_text(json.dumps([{"instruction": f"say {i}", "input": "", "output": f"{i}"} for i in range(40)]))
+    precision = "bf16" if cpu_has_bf16() else "fp32"
+    manifest = finetune_sft(data, tmp_path / "run", SFTConfig(model=str(tiny_llama), batch_size=4, eval_every=3,
+                                                              eval_generate=0, threads=1, precision=precision),
+                            quiet=True)
+    assert manifest["training"]["mixed_precision"] == ("bf16" if precision == "bf16" else "no")
+    assert [h["step"] for h in manifest["history"]][:3] == [3, 6, 9]  # a held-out loss every 3 steps
+    if torch.cuda.is_available():
+        return
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "model.safetensors").write_text("old")
+    with pytest.raises(ConfigError, match="fp16"):
+        finetune_sft(data, tmp_path / "kept", SFTConfig(model=str(tiny_llama), precision="fp16"), overwrite=True)
+    assert (tmp_path / "kept" / "model.safetensors").read_text() == "old"

@@ -84,6 +84,39 @@ def test_poisson_batches_are_poisson_and_reproducible():
     assert all(b == sorted(set(b)) for b in batches)                          # no repeats inside a batch
 
 
+def test_sorted_poisson_batches_hold_the_same_rows_longest_first():
+    lengths = [(i * 37) % 101 for i in range(1000)]
+    plain, by_length = poisson_batches(1000, 50, 0, 0), poisson_batches(1000, 50, 0, 0, lengths)
+    assert [sorted(b) for b in by_length] == plain
+    assert all([lengths[i] for i in b] == sorted((lengths[i] for i in b), reverse=True) for b in by_length)
+
+
+def test_micro_batches_of_a_poisson_batch_make_the_same_private_step():
+    """Four micro-batches, each with its own mean loss, make the step of one backward over the batch: the
+    same clipped and noised gradient, and one accountant entry at the batch's sample rate."""
+    import torch
+    import torch.nn.functional as F
+
+    from lmforge.training.privacy import PrivacyEngine
+
+    generator = torch.Generator().manual_seed(0)
+    x, y = 10 * torch.randn(24, 5, generator=generator), torch.randint(0, 2, (24,), generator=generator)
+
+    def private_step(parts: int):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(5, 2)
+        engine = PrivacyEngine(8.0, 1e-5, 1.0, sample_rate=24 / 1000, steps=10, batch_size=24)
+        wrapped, optimizer = engine.attach(model, torch.optim.SGD(model.parameters(), lr=1.0))
+        for rows in torch.arange(24).chunk(parts):
+            F.cross_entropy(wrapped(x[rows]), y[rows]).backward()
+        optimizer.step()
+        return model.weight.detach().clone(), engine.accountant.history
+
+    one, four = private_step(1), private_step(4)
+    assert torch.allclose(one[0], four[0], atol=1e-6)
+    assert one[1] == four[1] and four[1][0][1] == pytest.approx(24 / 1000)
+
+
 def test_a_private_model_at_the_majority_share_is_called_out():
     from types import SimpleNamespace
 

@@ -59,8 +59,9 @@ def collate(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict[st
 def heldout_loss(model, examples, pad_id: int, batch_size: int = 8) -> dict[str, float]:
     model.eval()
     total, tokens = 0.0, 0
+    device = next(model.parameters()).device
     for start in range(0, len(examples), batch_size):
-        batch = collate(examples[start:start + batch_size], pad_id)
+        batch = {k: v.to(device) for k, v in collate(examples[start:start + batch_size], pad_id).items()}
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
         targets = batch["labels"][:, 1:]
         total += float(F.cross_entropy(logits.float().transpose(1, 2), targets, ignore_index=IGNORE,
@@ -106,7 +107,6 @@ def generation_metrics(model, tokenizer, conversations, max_new_tokens: int, int
 def finetune_sft(train: str | Path, output: str | Path, config: SFTConfig | None = None, *, quiet: bool = False,
                  overwrite: bool = False) -> dict:
     """Tune, evaluate and export; returns the manifest."""
-    from accelerate import Accelerator
     from transformers import AutoModelForCausalLM
 
     from lmforge.artifacts import library_versions, write_manifest
@@ -115,11 +115,12 @@ def finetune_sft(train: str | Path, output: str | Path, config: SFTConfig | None
     from lmforge.generation.chat_template import ensure_chat_template
     from lmforge.generation.convert import resolve_chat_model
     from lmforge.models.pretrained import load_tokenizer, quiet_transformers
-    from lmforge.training.finetune import prepare_output
+    from lmforge.training.finetune import choose_mixed_precision, make_accelerator, prepare_output
     from lmforge.training.loop import LoopSettings, TrainingPlan
     from lmforge.training.loop import train as run_loop
 
     cfg = (config or SFTConfig()).resolved()
+    choose_mixed_precision(cfg.precision)  # a precision this machine lacks is refused before anything is deleted
     output = Path(output)
     prepare_output(output, resume=False, overwrite=overwrite)
     if cfg.threads:
@@ -154,9 +155,11 @@ def finetune_sft(train: str | Path, output: str | Path, config: SFTConfig | None
                             loss=response_loss, evaluate=lambda m: heldout_loss(m, eval_dev, pad_id),
                             metric="neg_loss")
         settings = LoopSettings(epochs=cfg.epochs, lr=cfg.lr, weight_decay=0.0, warmup_ratio=0.03, patience=0,
+                                eval_every=cfg.eval_every,
                                 checkpoint_every=10**9, quiet=quiet)
         started = time.perf_counter()
-        result = run_loop(plan, settings, output, Accelerator(cpu=True), meter)
+        accelerator = make_accelerator(cfg.precision)
+        result = run_loop(plan, settings, output, accelerator, meter)
         train_s = time.perf_counter() - started
         model.load_state_dict(result.best_weights, strict=False)
         if cfg.method == "lora":
@@ -165,6 +168,7 @@ def finetune_sft(train: str | Path, output: str | Path, config: SFTConfig | None
         model.eval()
         metrics = heldout_loss(model, dev_ex, pad_id)
         metrics.pop("neg_loss")
+        model.to("cpu")  # the generation engine and the export run on the CPU
         if cfg.eval_generate:
             metrics.update(generation_metrics(model, tokenizer, dev_conv[:cfg.eval_generate], cfg.max_new_tokens,
                                               cfg.eval_int8))
@@ -180,7 +184,8 @@ def finetune_sft(train: str | Path, output: str | Path, config: SFTConfig | None
                 "metrics": {"heldout": metrics}, "history": result.history,
                 "training": {"steps": result.counters["step"], "train_s": round(train_s, 1),
                              "tokens": result.counters["real_tokens"],
-                             "tokens_per_s": round(result.counters["real_tokens"] / max(train_s, 1e-9), 1)},
+                             "tokens_per_s": round(result.counters["real_tokens"] / max(train_s, 1e-9), 1),
+                             "device": str(accelerator.device), "mixed_precision": accelerator.mixed_precision},
                 "wall_s": round(meter.wall_s, 1), "cost": meter.report(None).get("cost"),
                 "versions": library_versions()}
     write_manifest(output, manifest)

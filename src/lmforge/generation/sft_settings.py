@@ -21,6 +21,7 @@ class SFTConfig:
     max_length: int = setting(384, "tokens per example (prompt + response); longer ones are cut")
     dev_fraction: float = setting(0.1, "share of the examples held out for evaluation")
     max_examples: int | None = setting(None, "use at most this many training examples (a time budget)")
+    eval_every: int = setting(0, "score 64 held-out examples every N optimizer steps, keeping the best (0: each epoch)")
     max_eval_examples: int = setting(256, "held-out examples scored for loss/perplexity (a time budget)")
     eval_generate: int = setting(32, "held-out prompts generated for ROUGE-L and the EOS share (0: none)")
     max_new_tokens: int = setting(256, "longest generated reply in evaluation")
@@ -32,10 +33,14 @@ class SFTConfig:
     prompt_column: str | None = setting(None, "CSV column of the prompt (default: detected)")
     response_column: str | None = setting(None, "CSV column of the response (default: detected)")
     threads: int | None = setting(None, "torch threads (default: torch's)")
+    precision: str = setting("auto", "fp32, bf16 (CPUs with AVX512-BF16/AMX, GPUs), fp16 (GPUs), or auto "
+                                     "(bf16/fp16 on a GPU, fp32 on a CPU)", choices=("auto", "fp32", "bf16", "fp16"))
 
     def resolved(self) -> SFTConfig:
         problems = [f"{n} must be at least 1" for n in ("epochs", "batch_size", "max_length", "lora_r")
                     if getattr(self, n) < 1]
+        if self.eval_every < 0:
+            problems.append(f"eval_every must be 0 or more, got {self.eval_every}")
         if not 0 < self.dev_fraction < 1:
             problems.append(f"dev_fraction must be in (0, 1), got {self.dev_fraction}")
         if self.method not in ("lora", "full"):

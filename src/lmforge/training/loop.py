@@ -266,7 +266,9 @@ def train(plan: TrainingPlan, settings: LoopSettings, run_dir: Path, accelerator
             for part in range(0, len(global_indices), chunk):
                 indices, weight = _local_share(global_indices[part:part + chunk], rank, world)
                 batch = {k: v.to(accelerator.device) for k, v in plan.collate(indices).items()}
-                micro.append((batch, weight / len(global_indices)))
+                # Opacus (loss_reduction="mean") multiplies each backward's per-example gradients by that
+                # backward's batch size: under DP-SGD a micro-batch's loss is the mean over its own rows
+                micro.append((batch, weight / (len(indices) if plan.privacy is not None else len(global_indices))))
                 local += len(indices) if weight else 0
             state["batch_in_epoch"] = position + 1
             yield micro, len(global_indices), local
