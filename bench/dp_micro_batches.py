@@ -21,14 +21,12 @@ sys.path.insert(0, str(REPO / "src"))
 os.environ.setdefault("LMFORGE_TRACKING", "off")
 
 import lmforge  # noqa: E402
-import lmforge.training.finetune as finetune_module  # noqa: E402
 import lmforge.training.privacy as privacy_module  # noqa: E402
 
 
 def unsorted_single_batches():
     """The arm without the change: Poisson batches in sampling order, one backward per step."""
     make_private = privacy_module.make_private
-    finetune_module.dp_micro_batches = lambda cfg: 1
     privacy_module.make_private = lambda plan, cfg, n, epochs, lengths=None: make_private(plan, cfg, n, epochs)
 
 
@@ -42,7 +40,7 @@ def main() -> None:
     args = ap.parse_args()
     for arm in ("one padded batch", "sorted 32-row micro-batches"):
         if arm == "one padded batch":
-            saved = finetune_module.dp_micro_batches, privacy_module.make_private
+            saved = privacy_module.make_private
             unsorted_single_batches()
         started = time.perf_counter()
         run = lmforge.finetune(args.train, Path(args.out) / arm.split()[0], quiet=True, overwrite=True,
@@ -50,7 +48,7 @@ def main() -> None:
                                patience=0, dp_epsilon=args.epsilon)
         wall = time.perf_counter() - started
         if arm == "one padded batch":
-            finetune_module.dp_micro_batches, privacy_module.make_private = saved
+            privacy_module.make_private = saved
         training, privacy = run.manifest["training"], run.manifest["privacy"]
         print(json.dumps({"arm": arm, "samples_per_s": training["samples_per_s"],
                           "train_loop_s": training["train_loop_s"], "padding_fraction": training["padding_fraction"],

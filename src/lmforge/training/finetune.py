@@ -335,14 +335,6 @@ def choose_settings(cfg: FinetuneConfig, task, tokenizer, train_data, model) -> 
     return cap_steps(cfg, lengths, decisions).resolved(), decisions
 
 
-def dp_micro_batches(cfg: FinetuneConfig) -> int:
-    """Micro-batches per DP-SGD step: a length-sorted Poisson batch in ``DP_MICRO_BATCH``-row parts when the
-    encoder runs (less padding, the same step: see :mod:`lmforge.training.privacy`), one for the head method."""
-    from lmforge.training.privacy import DP_MICRO_BATCH
-
-    return 1 if cfg.method == "head" else max(1, math.ceil(cfg.batch_size / DP_MICRO_BATCH))
-
-
 def majority_warning(dev_metrics: dict, dev_data, method: str) -> str | None:
     """A DP-SGD model's dev accuracy at or below always answering the commonest dev label: what to say."""
     counts = dev_data.describe().get("label_distribution")
@@ -436,9 +428,9 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
                                         y_dev, labels, new_rows_from=vocabulary.get("first_new_id"))
         trainable = sum(p.numel() for p in plan.model.parameters() if p.requires_grad)  # before LoRA is merged
         if cfg.dp_epsilon is not None:
-            encoder_runs = cfg.method != "head"  # the head method's inputs are cached features: nothing to pad
+            # the head method's inputs are cached features: nothing to pad, nothing to sort
             plan = make_private(plan, cfg, len(enc_train), cfg.epochs,
-                                lengths=[len(ids) for ids in enc_train] if encoder_runs else None)
+                                lengths=None if cfg.method == "head" else [len(ids) for ids in enc_train])
         if main:  # what is needed to resume and to account for the run, before any step (a bad setting
             (output / "checkpoints").mkdir(parents=True, exist_ok=True)  # found above leaves nothing behind)
             write_manifest(output / "checkpoints", {"config": cfg.to_dict()})
@@ -447,7 +439,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
                                 # under DP-SGD each example's gradient is clipped instead (dp_max_grad_norm)
                                 max_grad_norm=0.0 if plan.privacy is not None else cfg.max_grad_norm,
                                 eval_every=cfg.eval_every, patience=cfg.patience,
-                                grad_accumulation=dp_micro_batches(cfg) if plan.privacy is not None else 1,
+                                grad_accumulation=plan.privacy.micro_batches if plan.privacy is not None else 1,
                                 checkpoint_every=cfg.checkpoint_every, quiet=quiet, resume=resume)
         torch.manual_seed(cfg.seed)  # dropout stream
         result = run_loop(plan, settings, output, accelerator, meter)
@@ -503,7 +495,7 @@ def finetune(train: str | Path, output: str | Path, dev: str | Path | None = Non
     if hasattr(task, "tune_decision") and isinstance(dev_logits, np.ndarray) and dev_logits.ndim == 2:
         manifest["decision"] = task.tune_decision(dev_logits, np.asarray(y_dev), labels)  # e.g. per-label thresholds
     if plan.privacy is not None:
-        manifest["privacy"] = {**plan.privacy.report(), "micro_batches_per_step": dp_micro_batches(cfg)}
+        manifest["privacy"] = plan.privacy.report()
         # a TF-IDF model of the same rows would be a non-private release of them
         manifest["baseline"] = {"skipped": "not trained in a DP-SGD run (it would not be private)"}
         if (warning := majority_warning(manifest["metrics"]["dev"], dev_data, cfg.method)):

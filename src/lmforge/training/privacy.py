@@ -100,6 +100,7 @@ class PrivacyEngine:
     batch_size: int
     accountant_name: str = "rdp"
     seed: int = 0
+    micro_batches: int = 1  # per step: a length-sorted Poisson batch in DP_MICRO_BATCH-row parts
     noise_multiplier: float = 0.0
     accountant: object = None
     optimizer: object = None
@@ -142,6 +143,7 @@ class PrivacyEngine:
             "noise_multiplier": round(self.noise_multiplier, 5), "max_grad_norm": self.max_grad_norm,
             "sample_rate": self.sample_rate, "expected_batch_size": self.batch_size,
             "steps_planned": self.steps, "steps_taken": steps_taken, "accountant": self.accountant_name,
+            "micro_batches_per_step": self.micro_batches,
             "unit": "one training row (add/remove)",
             "not_covered": ["dev rows (used for checkpoint selection and early stopping, never trained on)",
                             "the manifest's statistics of the training file (rows, label distribution, tokens)"],
@@ -158,5 +160,6 @@ def make_private(plan, cfg, n_train: int, epochs: int, lengths: list[int] | None
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     plan.batches = lambda epoch: poisson_batches(n_train, cfg.batch_size, cfg.seed, epoch, lengths)
     plan.privacy = PrivacyEngine(cfg.dp_epsilon, delta, cfg.dp_max_grad_norm, cfg.batch_size / n_train,
-                                 steps_per_epoch * epochs, cfg.batch_size, cfg.dp_accountant, cfg.seed)
+                                 steps_per_epoch * epochs, cfg.batch_size, cfg.dp_accountant, cfg.seed,
+                                 micro_batches=1 if lengths is None else math.ceil(cfg.batch_size / DP_MICRO_BATCH))
     return plan
