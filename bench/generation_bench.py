@@ -3,6 +3,7 @@
     PYTHONPATH=src python bench/generation_bench.py single      # lmforge generate vs transformers generate
     PYTHONPATH=src python bench/generation_bench.py serve       # 8 concurrent streaming clients vs one at a time
     PYTHONPATH=src python bench/generation_bench.py embed       # /v1/embeddings vs sentence_transformers.encode
+    PYTHONPATH=src python bench/generation_bench.py quality     # what int8 weights cost: fp32 vs int8 on held-out text
 
 single: greedy decoding of --tokens new tokens (EOS ignored, so both arms make the same number) after the chat
 prompt, arms alternated --repeats times, median tokens/s; transformers' arm is ``model.generate`` with its
@@ -10,7 +11,11 @@ default dynamic cache. serve: a real ``lmforge serve`` with --gen-slots 8 (conti
 --gen-slots 1 (one request at a time, the naive server), 8 clients streaming --tokens each through the
 OpenAI route; aggregate tokens/s and time to first token p50/p99 as the clients saw them. embed: the same
 texts through a real server's /v1/embeddings (4 concurrent clients, 32 texts a request) and through
-``SentenceTransformer.encode`` (batch 32), vectors compared by cosine.
+``SentenceTransformer.encode`` (batch 32), vectors compared by cosine. quality: the fast decoder with fp32 and
+with int8 weights scores the same --texts held-out bitext conversations (the SFT bench's seed-0 10% split) as
+generation runs (prompt prefilled, reply fed a token a step), int8 also with 8 conversations decoded together
+as the server batches them: the mean loss on the reply tokens, and how often the most probable next token is
+fp32's.
 """
 
 from __future__ import annotations
@@ -113,10 +118,11 @@ def serve(args) -> dict:
     from tests.serving.test_real_server import start_server
 
     model_dir = bundled_chat_model_dir()
-    out = {"bench": "serve", "new_tokens": args.tokens, "threads": args.threads}
+    out = {"bench": "serve", "new_tokens": args.tokens, "threads": args.threads, "int8": args.int8}
     for name, slots in (("continuous_8_slots", 8), ("one_at_a_time", 1)):
         process, url = start_server(model_dir, "--gen-slots", str(slots), "--threads", str(args.threads),
-                                    "--embedding-model", "none", "--max-context", "1024")
+                                    "--embedding-model", "none", "--max-context", "1024",
+                                    *(["--int8"] if args.int8 else []))
         try:
             _clients(url, 1, 4)  # warm-up
             out[name] = _clients(url, args.clients, args.tokens)
@@ -184,16 +190,93 @@ def embed(args) -> dict:
             "ratio": round(st_s / ours_s, 2), "min_cosine": float(cosine.min())}
 
 
+def _reply_loss(decoder, batch) -> tuple[float, list]:
+    """Teacher-forced loss (summed) on the reply tokens of ``batch`` [(ids, labels, start)], as generation runs:
+    each prompt ``ids[:start]`` prefilled into its slot, then the reply fed one token a step, the rows decoded
+    together; also each row's most probable next tokens."""
+    import torch
+    import torch.nn.functional as F
+
+    from lmforge.generation.sft_data import IGNORE
+
+    logits = [[decoder.prefill(slot, ids[:start])] for slot, (ids, _, start) in enumerate(batch)]
+    for t in range(max(len(ids) - start for ids, _, start in batch) - 1):
+        fed = [ids[min(start + t, len(ids) - 1)] for ids, _, start in batch]  # finished rows repeat their last
+        for row, out in enumerate(decoder.decode(fed)):
+            ids, _, start = batch[row]
+            if start + t + 1 < len(ids):
+                logits[row].append(out)
+    total, top1 = 0.0, []
+    for (ids, labels, start), rows in zip(batch, logits):
+        keep = torch.tensor(labels[start:]) != IGNORE
+        x = torch.stack(rows)[keep]
+        total += float(F.cross_entropy(x, torch.tensor(ids[start:])[keep], reduction="sum"))
+        top1.append(x.argmax(-1))
+    return total, top1
+
+
+def _reply_loss_one_pass(decoder, batch) -> tuple[float, list]:
+    """The same for the fp32 reference, in one pass over each whole conversation (the same arithmetic as
+    prefill + decode in fp32, many times faster)."""
+    import torch
+    import torch.nn.functional as F
+
+    from lmforge.generation.sft_data import IGNORE
+
+    total, top1 = 0.0, []
+    for ids, labels, start in batch:
+        keep = torch.tensor(labels[start:]) != IGNORE
+        x = decoder.prefill(0, ids, every_position=True)[start - 1:-1][keep]
+        total += float(F.cross_entropy(x, torch.tensor(ids[start:])[keep], reduction="sum"))
+        top1.append(x.argmax(-1))
+    return total, top1
+
+
+def quality(args) -> dict:
+    import torch
+
+    from lmforge.generation.engine import GenerationEngine
+    from lmforge.generation.llama_fast import LlamaDecoder
+    from lmforge.generation.sft import split_conversations
+    from lmforge.generation.sft_data import IGNORE, load_conversations, tokenize_conversation
+
+    torch.set_num_threads(args.threads)
+    shared = Path(os.environ.get("LMFORGE_SHARED_DATA", "/work/shared/data"))
+    _, held = split_conversations(load_conversations(
+        shared / "bitext_support/Bitext_Sample_Customer_Support_Training_Dataset.csv"), 0.1, 0)
+    engine = GenerationEngine.load("smollm2", slots=1, max_len=1024)
+    examples = []
+    for messages in held[:args.texts]:
+        ids, labels = tokenize_conversation(engine.tokenizer, messages, 1023)
+        examples.append((ids, labels, next(i for i, x in enumerate(labels) if x != IGNORE)))
+    arms = {"fp32": (engine.decoder, len(examples)), "int8": (LlamaDecoder(engine.model, 1, 1024, int8=True), 1),
+            "int8_8_rows": (LlamaDecoder(engine.model, 8, 1024, int8=True), 8)}
+    loss, top1 = {}, {}
+    for name, (decoder, rows) in arms.items():
+        loss[name], top1[name] = 0.0, []
+        for i in range(0, len(examples), rows):
+            score = _reply_loss_one_pass if name == "fp32" else _reply_loss
+            total, tokens = score(decoder, examples[i:i + rows])
+            loss[name] += total
+            top1[name] += tokens
+    n = sum(len(t) for t in top1["fp32"])
+    agree = {name: sum(int((a == b).sum()) for a, b in zip(top1["fp32"], top1[name])) / n for name in arms}
+    return {"bench": "quality", "conversations": len(examples), "reply_tokens": n,
+            "loss": {name: round(v / n, 4) for name, v in loss.items()},
+            "top1_agreement_with_fp32": {name: round(v, 4) for name, v in agree.items()}}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("which", choices=("single", "serve", "embed"))
+    p.add_argument("which", choices=("single", "serve", "embed", "quality"))
     p.add_argument("--tokens", type=int, default=32)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--texts", type=int, default=512)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--int8", action="store_true", help="serve: both servers with --int8")
     args = p.parse_args()
-    print(json.dumps({"single": single, "serve": serve, "embed": embed}[args.which](args), indent=1), flush=True)
+    print(json.dumps({"single": single, "serve": serve, "embed": embed, "quality": quality}[args.which](args), indent=1), flush=True)
 
 
 if __name__ == "__main__":

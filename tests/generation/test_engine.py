@@ -141,3 +141,14 @@ def test_a_sliding_window_runs_a_completion_past_the_context(tiny_llama):
         if len(window) >= 32:
             window = window[-16:]
     assert ours == expected
+
+
+def test_int8_runs_the_prompt_in_fp32_and_decodes_close_to_it(engine):
+    from lmforge.generation.llama_fast import LlamaDecoder
+
+    int8 = LlamaDecoder(engine.model, slots=1, max_len=256, int8=True)
+    ids = engine.prompt_ids("quantized weights")
+    assert torch.equal(int8.prefill(0, ids), engine.decoder.prefill(0, ids))  # the prompt's cache is fp32's
+    fp32_step, int8_step = engine.decoder.decode([ids[-1]]), int8.decode([ids[-1]])
+    assert not torch.equal(int8_step, fp32_step)  # the decode step is quantized ...
+    assert torch.nn.functional.cosine_similarity(int8_step, fp32_step).item() > 0.99  # ... and close to fp32

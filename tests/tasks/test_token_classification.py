@@ -186,6 +186,36 @@ def test_finetune_evaluate_predict_and_reload_in_transformers(tagger):
     assert {"row", "text", "entities"} <= set(first)
 
 
+def test_a_text_longer_than_max_length_is_tagged_to_its_end(tagger):
+    import re
+
+    import lmforge
+    from lmforge.models.pretrained import load_tokenizer
+    from lmforge.tasks.token_classification import Entity, TaggedText, word_windows
+
+    assert word_windows([1] * 10, 4) == [(0, 4), (2, 6), (4, 8), (6, 10)]  # each starts halfway into the last
+    assert word_windows([5, 1, 1], 3) == [(0, 1), (1, 3)]  # a word over the budget is a window of its own
+    _, result, _ = tagger
+    text = " and ".join(["the actor was great and a lovely film"] * 8)  # ~70 tokens; the model reads 32
+
+    def rule(piece: str) -> TaggedText:  # a tagger that needs no context: the join must give its answer
+        return TaggedText(piece, [Entity("PER" if m[0] == "the actor" else "OBJ", m.start(), m.end(), m[0], 1.0)
+                                  for m in re.finditer("the actor|film", piece)])
+
+    tokenizer = load_tokenizer(result.output)
+    pieces, join = TASK.windows(tokenizer, [text, "a short film"], 32)
+    assert len(pieces) > 3 and pieces[-1] == "a short film"
+    assert all(len(tokenizer(p)["input_ids"]) <= 32 for p in pieces)
+    assert join([rule(p) for p in pieces]) == [rule(text), rule("a short film")]  # every entity, none twice
+
+    [tagged] = lmforge.predict(result.output, [text])  # the model itself, read in windows
+    assert tagged.entities[-1].text == "film" and tagged.entities[-1].end == len(text)
+    assert all(text[e.start:e.end] == e.text for e in tagged.entities)
+    assert all(a.end <= b.start for a, b in zip(tagged.entities, tagged.entities[1:]))
+    [tagged_words] = lmforge.predict(result.output, [text.split()])  # offsets into " ".join(words)
+    assert tagged_words.to_dict()["entities"] == tagged.to_dict()["entities"]
+
+
 @pytest.mark.anyio
 async def test_serve_tag_route(tagger):
     import lmforge
@@ -201,6 +231,10 @@ async def test_serve_tag_route(tagger):
         assert ("OBJ", "film") in {(e["type"], e["text"]) for e in first}
         assert first == lmforge.predict(result.output, ["the actor and a film"])[0].to_dict()["entities"]
         assert body["results"][1]["entities"] == []
+        long = " and ".join(["the actor was great and a lovely film"] * 8)  # past the model's 32 tokens: windows
+        r = await client.post("/v1/tag", json={"texts": [long]})
+        assert r.json()["results"][0]["entities"] == lmforge.predict(result.output, [long])[0].to_dict()["entities"]
+        assert r.json()["results"][0]["entities"][-1]["end"] == len(long)
         card = (await client.get("/v1/model")).json()
         assert card["task"] == "token-classification"
         assert (await client.post("/v1/classify", json={"texts": ["x"]})).status_code == 404

@@ -4,8 +4,15 @@ Why not ``model.generate``: on a CPU a 135M-parameter model spends a large share
 (cache objects growing by ``torch.cat``, mask building, logits processors). Here a step is the bare
 arithmetic: fused q/k/v and gate/up projections (fewer, larger matmuls), ``F.rms_norm``, one
 ``scaled_dot_product_attention`` call with grouped-query heads, keys and values written in place into a
-cache allocated once. Optionally the projections are int8 (``torch.ao`` dynamic quantization): the step is
-memory-bound, and int8 weights are a quarter of the bytes.
+cache allocated once. Optionally the decode step's projections are int8 (``torch.ao`` dynamic quantization):
+the step is memory-bound, and int8 weights are a quarter of the bytes. Dynamic quantization scales each
+layer's input activations per tensor, so where a few values are huge it rounds all the others away; two
+places are therefore left in fp32 (``bench/generation_bench.py quality`` measures what each costs):
+
+* the prompt pass: a prompt's few tokens with huge activations (the first one above all) would set the
+  scale for all its tokens and spoil the cache every later token reads;
+* the MLP down projections, whose inputs carry the outlier channels (and whose per-tensor scale would
+  otherwise be shared by every request batched into the step).
 
 Slots make continuous batching cheap: the rows ``0..n-1`` of the cache are the running sequences, each at
 its own position; a finished row is replaced by the last one (:meth:`move`), so the running rows stay a
@@ -25,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 SUPPORTED = ("llama", "mistral", "qwen2")
+INT8_PROJECTIONS = ("qkv", "o", "gate_up")  # what --int8 quantizes in each block (with the LM head)
 
 
 def supports_fast_decoder(model) -> bool:
@@ -72,16 +80,22 @@ class LlamaDecoder:
         self.rotary = model.model.rotary_emb
         self.blocks = nn.ModuleList(_Block(layer, eps) for layer in model.model.layers)
         self.lm_head = model.lm_head
+        self.prompt_blocks, self.prompt_head = self.blocks, self.lm_head  # fp32 even when decoding in int8
         self.eps = eps
         if int8:
             from torch.ao.quantization import quantize_dynamic
 
             head = nn.Linear(self.embed.shape[1], self.vocab, bias=False)
             head.weight = nn.Parameter(model.lm_head.weight.detach().clone(), requires_grad=False)
+            # The down projections stay fp32: their inputs carry the outlier activations, and one per-tensor
+            # scale over them (and over the rows batched together) costs most of int8's error.
+            names = {f"{i}.{name}" for i in range(len(self.blocks)) for name in INT8_PROJECTIONS}
             with warnings.catch_warnings():  # torch 2.13 deprecates torch.ao quantization in favour of torchao
                 warnings.simplefilter("ignore")
-                self.blocks = quantize_dynamic(self.blocks, {nn.Linear}, dtype=torch.qint8)
+                self.blocks = quantize_dynamic(self.blocks, names, dtype=torch.qint8)
                 self.lm_head = quantize_dynamic(nn.Sequential(head), {nn.Linear}, dtype=torch.qint8)[0]
+            for block, fp32 in zip(self.blocks, self.prompt_blocks):
+                block.down = fp32.down  # shared, not a copy
         dtype = self.embed.dtype
         shape = (len(self.blocks), slots, self.kv_heads, self.max_len, self.head_dim)
         self.k_cache = torch.zeros(shape, dtype=dtype)  # (layers, slots, kv_heads, max_len, head_dim)
@@ -91,21 +105,22 @@ class LlamaDecoder:
     # --- the two passes ---------------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def prefill(self, slot: int, ids: list[int]) -> torch.Tensor:
-        """Run the prompt ``ids`` into ``slot`` (from position 0); the logits (vocab,) of the next token."""
+    def prefill(self, slot: int, ids: list[int], every_position: bool = False) -> torch.Tensor:
+        """Run the prompt ``ids`` into ``slot`` (from position 0); the logits (vocab,) of the next token, or with
+        ``every_position`` the (T, vocab) logits after each prompt token (to score a text)."""
         T = len(ids)
         if T >= self.max_len:
             raise ValueError(f"prompt of {T} tokens does not fit the cache of {self.max_len}")
         x = F.embedding(torch.tensor([ids]), self.embed)  # (1, T, C)
         cos, sin = self.rotary(x, torch.arange(T)[None])  # (1, T, D)
-        for i, block in enumerate(self.blocks):
+        for i, block in enumerate(self.prompt_blocks):
             q, k, v = self._qkv(block, x, cos, sin)  # (1, H, T, D), (1, KV, T, D)
             self.k_cache[i, slot, :, :T] = k[0]
             self.v_cache[i, slot, :, :T] = v[0]
             att = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
             x = self._finish_block(block, x, att)
         self.lengths[slot] = T
-        return self._logits(x[:, -1])[0]
+        return self._logits(x[0] if every_position else x[0, -1], self.prompt_head)
 
     @torch.inference_mode()
     def decode(self, tokens: list[int]) -> torch.Tensor:
@@ -129,7 +144,7 @@ class LlamaDecoder:
             x = self._finish_block(block, x, att)
         for b in range(B):
             self.lengths[b] += 1
-        return self._logits(x[:, -1])
+        return self._logits(x[:, -1], self.lm_head)
 
     def move(self, src: int, dst: int) -> None:
         """Copy slot ``src`` into ``dst`` (keeps the running rows contiguous when one finishes)."""
@@ -159,8 +174,8 @@ class LlamaDecoder:
         gate, up = block.gate_up(h).chunk(2, dim=-1)
         return x + block.down(F.silu(gate) * up)
 
-    def _logits(self, h: torch.Tensor) -> torch.Tensor:
-        return self.lm_head(F.rms_norm(h, (h.shape[-1],), self.norm, self.eps)).float()
+    def _logits(self, h: torch.Tensor, head: nn.Module) -> torch.Tensor:
+        return head(F.rms_norm(h, (h.shape[-1],), self.norm, self.eps)).float()
 
 
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:

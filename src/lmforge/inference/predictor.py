@@ -126,6 +126,11 @@ class Predictor:
     def predict(self, texts: Sequence[str]) -> list:
         """One prediction per input, as the task makes them (a :class:`Prediction` for a classifier), with
         the artifact's temperature and abstain threshold applied."""
+        windows = getattr(self.task, "windows", None)  # a tagger reads a long text in overlapping windows
+        if windows is not None:
+            pieces, join = windows(self.tokenizer, texts, self.max_length)
+            return join(self.task.postprocess(self.logits(pieces), self.labels, inputs=pieces,
+                                              tokenizer=self.tokenizer, max_length=self.max_length))
         logits = self.logits(texts)
         if self.temperature == 1.0 and not self.abstain:
             return self.task.postprocess(logits, self.labels, inputs=list(texts), tokenizer=self.tokenizer,

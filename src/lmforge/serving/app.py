@@ -320,15 +320,17 @@ def _api_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def _infer(request: Request, state: ServingState, texts: list[str | tuple[str, str]], truncate: bool = True
-                 ) -> tuple[np.ndarray, int, Admission | None]:
+async def _infer(request: Request, state: ServingState, texts: list[str | tuple[str, str]], truncate: bool = True,
+                 requested: int | None = None) -> tuple[np.ndarray, int, Admission | None]:
     """(len(texts), num_labels) logits, tokens used, and the key's admission (its headers go on the response).
-    An item may be a (text, text) pair (TEI's sentence-pair input)."""
+    An item may be a (text, text) pair (TEI's sentence-pair input). ``requested``: the number of texts the
+    request sent, when ``texts`` are windows of them (the caller checked their count); quotas count those."""
     access.require_ready(state, state.batcher)
     config, predictor = state.config, state.predictor
     flat = [s for t in texts for s in ((t,) if isinstance(t, str) else t)]
-    if len(texts) > config.max_texts:
+    if requested is None and len(texts) > config.max_texts:
         check_texts(texts, config.max_texts, config.max_chars)
+    requested = len(texts) if requested is None else requested
     check_texts(flat, len(flat), config.max_chars)
     key = None
     if state.keys.keys_exist():
@@ -343,16 +345,16 @@ async def _infer(request: Request, state: ServingState, texts: list[str | tuple[
     tokens = sum(map(len, encoded))
     # Admission writes to SQLite (BEGIN IMMEDIATE): in a thread, so another worker holding the write lock for a
     # moment never stalls this event loop.
-    admission = await asyncio.to_thread(state.keys.admit, key, len(texts), tokens) if key is not None else None
+    admission = await asyncio.to_thread(state.keys.admit, key, requested, tokens) if key is not None else None
     try:
         logits = await state.batcher.submit(encoded, config.timeout_s)
     except ServingError:
         if admission is not None:
-            await asyncio.to_thread(state.keys.refund, admission, len(texts), tokens)
+            await asyncio.to_thread(state.keys.refund, admission, requested, tokens)
         raise
     if admission is not None:
         state.metrics.key_requests.labels(admission.name).inc()
-        state.metrics.key_texts.labels(admission.name).inc(len(texts))
+        state.metrics.key_texts.labels(admission.name).inc(requested)
     return logits, tokens, admission
 
 
@@ -390,11 +392,15 @@ def _encoder(predictor: Predictor, truncate: bool):
 def _add_tag_route(app: FastAPI, state: ServingState) -> None:
     @app.post("/v1/tag", response_model=TagResponse, responses=ERRORS, tags=["predict"])
     async def tag(body: TagRequest, request: Request):
-        """Find entities: per text, each entity's type, character offsets (``text[start:end]``) and score."""
-        logits, tokens, admission = await _infer(request, state, body.texts)
+        """Find entities: per text, each entity's type, character offsets (``text[start:end]``) and score. A text
+        longer than the model's context is read in overlapping windows."""
         predictor = state.predictor
-        results = predictor.task.results(logits, predictor.labels, inputs=body.texts, tokenizer=predictor.tokenizer,
-                                         max_length=predictor.max_length)
+        check_texts(body.texts, state.config.max_texts, state.config.max_chars)  # the limits count texts, not windows
+        pieces, join = predictor.task.windows(predictor.tokenizer, body.texts, predictor.max_length)
+        logits, tokens, admission = await _infer(request, state, pieces, requested=len(body.texts))
+        tagged = join(predictor.task.postprocess(logits, predictor.labels, inputs=pieces, tokenizer=predictor.tokenizer,
+                                                 max_length=predictor.max_length))
+        results = [{"entities": t.to_dict()["entities"]} for t in tagged]
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)
 

@@ -36,7 +36,7 @@ class ServeConfig:
     gen_slots: int = setting(8, "generations decoded together (continuous batching); more wait in the queue")
     max_context: int = setting(2048, "tokens per generation, prompt included (the KV cache's length)")
     max_new_tokens: int = setting(1024, "largest max_tokens a request may ask for (more: 422)")
-    int8: bool = setting(False, "generate with int8 weights (faster on CPU; text differs slightly from fp32)")
+    int8: bool = setting(False, "decode with int8 weights (faster on CPU, slightly worse text: bench/RESULTS.md)")
     embedding_model: str | None = setting(None, "sentence-transformers directory for /v1/embeddings and /embed "
                                                 "beside a generator (default: the bundled all-MiniLM-L6-v2; "
                                                 "'none': no embeddings)")

@@ -25,7 +25,9 @@ the user left unset (tasks without adaptive rules), recorded under ``adaptive`` 
 ``examples_to_see``, the epochs are chosen so training sees about that many examples (2–8 epochs), all of
 which run (patience 0: the best dev checkpoint is kept, no early stop). And
 ``augment(train, mode) -> (train, decision | None)``: the examples training sees, built from the rows read
-(pair regression adds each pair in its other order), recorded under ``adaptive`` when it changed them.
+(pair regression adds each pair in its other order), recorded under ``adaptive`` when it changed them. And
+``windows(tokenizer, inputs, max_length) -> (pieces, join)``: inputs too long for the model as pieces that fit,
+and ``join``, which turns the pieces' predictions back into one per input (the tagger's long texts).
 """
 
 from __future__ import annotations

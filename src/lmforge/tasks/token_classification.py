@@ -38,6 +38,7 @@ from lmforge.tasks.registry import register_task
 from lmforge.tasks.text_classification import softmax
 
 IGNORE = -100  # the target of sub-tokens after a word's first, and of special tokens: no loss, no score
+WINDOW_MARGIN = 4  # tokens a window keeps spare: its text re-tokenized alone may take a few more
 PREFIXES = ("B", "I", "E", "S", "M")
 TABULAR = (".jsonl",)
 
@@ -419,6 +420,53 @@ class TokenClassification:
             out.append(TaggedText(text, entities))
         return out
 
+    def windows(self, tokenizer, inputs: Sequence, max_length: int):
+        """``(pieces, join)``: each input longer than ``max_length`` tokens replaced by overlapping windows of
+        whole words that fit, and the function that joins the pieces' :class:`TaggedText` back into one per
+        input, each entity taken from the window it sits deepest in. Inputs that fit are their own piece."""
+        inputs = list(inputs)
+        words = bool(inputs) and not isinstance(inputs[0], str)
+        from lmforge.models.pretrained import quiet_transformers
+
+        with quiet_transformers():  # no "sequence longer than the model" warning: that is what windows are for
+            encoding = tokenizer(inputs, is_split_into_words=words, return_offsets_mapping=not words)
+        pieces: list = []
+        plans = []  # per input: its text and [(piece index, character shift, owned [start, end))]
+        for i, item in enumerate(inputs):
+            text, spans = _text_and_word_spans(item, encoding, i)
+            word_ids = encoding.word_ids(i)
+            if len(word_ids) <= max_length or len(spans) < 2:
+                plans.append((text, [(len(pieces), 0, 0, len(text) + 1)]))
+                pieces.append(item)
+                continue
+            counts = Counter(w for w in word_ids if w is not None)
+            budget = max(max_length - sum(w is None for w in word_ids) - WINDOW_MARGIN, 1)
+            ranges = word_windows([counts[w] for w in range(len(spans))], budget)
+            # a window owns the words from the middle of its overlap with the one before to the middle of the next
+            cuts = [0] + [spans[(start + end) // 2][0] for (_, end), (start, _) in zip(ranges, ranges[1:])]
+            owned = list(zip(cuts, cuts[1:] + [len(text) + 1]))
+            plan = []
+            for (a, b), (own_start, own_end) in zip(ranges, owned):
+                shift = spans[a][0]
+                plan.append((len(pieces), shift, own_start, own_end))
+                pieces.append(item[a:b] if words else text[shift:spans[b - 1][1]])
+            plans.append((text, plan))
+
+        def join(tagged: list[TaggedText]) -> list[TaggedText]:
+            out = []
+            for text, plan in plans:
+                found = sorted((Entity(e.type, e.start + shift, e.end + shift, e.text, e.score)
+                                for piece, shift, own_start, own_end in plan for e in tagged[piece].entities
+                                if own_start <= e.start + shift < own_end), key=lambda e: e.start)
+                kept: list[Entity] = []
+                for e in found:  # windows that disagree across a cut: the earlier-starting entity wins
+                    if not kept or e.start >= kept[-1].end:
+                        kept.append(e)
+                out.append(TaggedText(text, kept))
+            return out
+
+        return pieces, join
+
     def results(self, logits, labels, inputs=None, tokenizer=None, max_length=512) -> list[dict]:
         return [{"entities": p.to_dict()["entities"]} for p in self.postprocess(logits, labels, inputs, tokenizer,
                                                                                max_length)]
@@ -441,6 +489,22 @@ class TokenClassification:
 
     def baseline(self, output: Path, manifest: dict, train, dev) -> None:
         return None  # no classical baseline for tagging yet
+
+
+def word_windows(token_counts: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """Word ranges ``[a, b)`` covering all words, each of at most ``budget`` tokens (a longer word alone),
+    each starting halfway through the one before, so every word away from the text's ends sits in the
+    middle half of some window."""
+    ranges, a, n = [], 0, len(token_counts)
+    while True:
+        b, used = a, 0
+        while b < n and (b == a or used + token_counts[b] <= budget):
+            used += token_counts[b]
+            b += 1
+        ranges.append((a, b))
+        if b == n:
+            return ranges
+        a = max(a + 1, (a + b) // 2)
 
 
 def first_subtokens(word_ids: Sequence[int | None]) -> dict[int, int]:
