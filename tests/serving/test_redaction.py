@@ -63,3 +63,17 @@ def test_cli_flag_bare_means_logs():
     assert parser.parse_args(["serve", "m"]).redact_pii == "off"
     with pytest.raises(Exception, match="redact_pii"):
         ServeConfig(redact_pii="everything").validate()
+
+
+def test_a_taggers_entities_move_from_the_redacted_text_into_the_text_sent():
+    from lmforge.serving.redaction import in_original
+    from lmforge.tasks.token_classification import Entity, TaggedText
+
+    redacted = "Ann called [PHONE] from Paris"
+    tagged = TaggedText(redacted, [Entity("PER", 0, 3, "Ann", 0.9), Entity("NUM", 11, 18, "[PHONE]", 0.8),
+                                   Entity("LOC", 24, 29, "Paris", 0.7)])
+    original = "Ann called 415-555-0100 from Paris"
+    moved = in_original(tagged, original)
+    assert moved.text == original
+    assert [(e.type, e.text) for e in moved.entities] == [("PER", "Ann"), ("NUM", "415-555-0100"), ("LOC", "Paris")]
+    assert all(original[e.start:e.end] == e.text for e in moved.entities)

@@ -240,6 +240,22 @@ async def test_serve_tag_route(tagger):
         assert (await client.post("/v1/classify", json={"texts": ["x"]})).status_code == 404
 
 
+@pytest.mark.anyio
+async def test_tag_route_with_model_redaction_answers_in_the_text_sent(tagger):
+    from lmforge.serving.app import create_app
+    from lmforge.serving.settings import ServeConfig
+    from tests.serving.conftest import running_app
+
+    _, result, _ = tagger
+    text = "the actor wrote to john.smith@example.com and 415-555-0100 about the film"
+    async with running_app(create_app(result.output, ServeConfig(redact_pii="model"))) as client:
+        r = await client.post("/v1/tag", json={"texts": [text]})  # the model reads "[EMAIL]", "[PHONE]"
+    assert r.status_code == 200, r.text
+    entities = r.json()["results"][0]["entities"]
+    assert entities and all(text[e["start"]:e["end"]] == e["text"] for e in entities)
+    assert ("OBJ", "film") in {(e["type"], e["text"]) for e in entities}
+
+
 @pytest.fixture
 def anyio_backend():
     return "asyncio"

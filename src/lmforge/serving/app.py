@@ -43,7 +43,7 @@ from lmforge.serving.metrics import ServerMetrics
 from lmforge.serving import schemas
 from lmforge.serving.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse, InputsRequest, ModelCard,
                                      TagRequest, TagResponse)
-from lmforge.serving.redaction import RequestPrivacy
+from lmforge.serving.redaction import RequestPrivacy, in_original
 from lmforge.serving.settings import ServeConfig
 
 log = logging.getLogger("lmforge.serving")
@@ -321,10 +321,11 @@ def _api_key(request: Request) -> str | None:
 
 
 async def _infer(request: Request, state: ServingState, texts: list[str | tuple[str, str]], truncate: bool = True,
-                 requested: int | None = None) -> tuple[np.ndarray, int, Admission | None]:
+                 requested: int | None = None, redact: bool = True) -> tuple[np.ndarray, int, Admission | None]:
     """(len(texts), num_labels) logits, tokens used, and the key's admission (its headers go on the response).
     An item may be a (text, text) pair (TEI's sentence-pair input). ``requested``: the number of texts the
-    request sent, when ``texts`` are windows of them (the caller checked their count); quotas count those."""
+    request sent, when ``texts`` are windows of them (the caller checked their count); quotas count those.
+    ``redact=False``: the caller already applied ``--redact-pii`` (and set what the log gets)."""
     access.require_ready(state, state.batcher)
     config, predictor = state.config, state.predictor
     flat = [s for t in texts for s in ((t,) if isinstance(t, str) else t)]
@@ -336,9 +337,9 @@ async def _infer(request: Request, state: ServingState, texts: list[str | tuple[
     if state.keys.keys_exist():
         key = _api_key(request)
         state.keys.authenticate(key)  # 401 before any work is done for an unknown caller
-    # --redact-pii: placeholders for the log, and for the model with "model"
-    texts, redacted = state.privacy.for_model(texts)
-    request.scope.setdefault("state", {})["redacted_texts"] = redacted
+    if redact:  # --redact-pii: placeholders for the log, and for the model with "model"
+        texts, redacted = state.privacy.for_model(texts)
+        request.scope.setdefault("state", {})["redacted_texts"] = redacted
     encode = _encoder(predictor, truncate)
     encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, flat)) > OFF_LOOP_CHARS
                else encode(texts))
@@ -396,10 +397,14 @@ def _add_tag_route(app: FastAPI, state: ServingState) -> None:
         longer than the model's context is read in overlapping windows."""
         predictor = state.predictor
         check_texts(body.texts, state.config.max_texts, state.config.max_chars)  # the limits count texts, not windows
-        pieces, join = predictor.task.windows(predictor.tokenizer, body.texts, predictor.max_length)
-        logits, tokens, admission = await _infer(request, state, pieces, requested=len(body.texts))
+        texts, redacted = state.privacy.for_model(body.texts)  # --redact-pii, as in _infer
+        request.scope.setdefault("state", {})["redacted_texts"] = redacted
+        pieces, join = predictor.task.windows(predictor.tokenizer, texts, predictor.max_length)
+        logits, tokens, admission = await _infer(request, state, pieces, requested=len(body.texts), redact=False)
         tagged = join(predictor.task.postprocess(logits, predictor.labels, inputs=pieces, tokenizer=predictor.tokenizer,
                                                  max_length=predictor.max_length))
+        if texts is not body.texts:  # the model read placeholders (--redact-pii model): offsets into the text sent
+            tagged = [in_original(t, original) for t, original in zip(tagged, body.texts)]
         results = [{"entities": t.to_dict()["entities"]} for t in tagged]
         return JSONResponse({"results": results, "model": state.card["name"], "request_id": _request_id(request),
                              "tokens": tokens}, headers=admission.headers if admission else None)

@@ -14,10 +14,12 @@ The detectors are :class:`lmforge.data.pii.PiiRedactor`'s (Chinese text included
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
 import time
+from difflib import SequenceMatcher
 from pathlib import Path
 
 MODES = ("off", "logs", "model")
@@ -70,3 +72,24 @@ class RequestPrivacy:
                 os.write(fd, line.encode("utf-8"))
             finally:
                 os.close(fd)
+
+
+def in_original(tagged, original: str):
+    """A tagger's answer on a redacted text (a ``TaggedText``) with its entities' offsets moved into the
+    ``original`` text: the two are aligned, so an entity inside a placeholder covers the personal data it
+    replaced."""
+    ops = SequenceMatcher(None, tagged.text, original, autojunk=False).get_opcodes()
+
+    def start(i: int) -> int:
+        tag, a0, _, b0, _ = next(op for op in ops if op[1] <= i < op[2])
+        return b0 + (i - a0) if tag == "equal" else b0
+
+    def end(i: int) -> int:
+        tag, a0, _, b0, b1 = next(op for op in ops if op[1] < i <= op[2])
+        return b0 + (i - a0) if tag == "equal" else b1
+
+    entities = []
+    for e in tagged.entities:
+        a, b = start(e.start), end(e.end)
+        entities.append(dataclasses.replace(e, start=a, end=b, text=original[a:b]))
+    return dataclasses.replace(tagged, text=original, entities=entities)
