@@ -276,7 +276,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--int8", action="store_true", help="serve: both servers with --int8")
     args = p.parse_args()
-    print(json.dumps({"single": single, "serve": serve, "embed": embed, "quality": quality}[args.which](args), indent=1), flush=True)
+    bench = {"single": single, "serve": serve, "embed": embed, "quality": quality}[args.which]
+    print(json.dumps(bench(args), indent=1), flush=True)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ def register(subparsers) -> None:
         p.add_argument("--repetition-penalty", type=float, default=1.0, help="CTRL penalty (default: 1 = off)")
         p.add_argument("--stop", action="append", help="stop string (repeatable)")
         p.add_argument("--seed", type=int, help="seed for sampling (default: random)")
-        p.add_argument("--int8", action="store_true", help="decode with int8 weights: faster on CPU, slightly worse text (measured in bench/RESULTS.md)")
+        p.add_argument("--int8", action="store_true",
+                       help="decode with int8 weights: faster on CPU, slightly worse text (bench/RESULTS.md)")
         p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
         p.set_defaults(func=func)

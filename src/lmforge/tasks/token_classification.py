@@ -424,10 +424,12 @@ class TokenClassification:
         """``(pieces, join)``: each input longer than ``max_length`` tokens replaced by overlapping windows of
         whole words that fit, and the function that joins the pieces' :class:`TaggedText` back into one per
         input, each entity taken from the window it sits deepest in. Inputs that fit are their own piece."""
-        inputs = list(inputs)
-        words = bool(inputs) and not isinstance(inputs[0], str)
         from lmforge.models.pretrained import quiet_transformers
 
+        inputs = list(inputs)
+        if not inputs:
+            return [], lambda tagged: tagged
+        words = not isinstance(inputs[0], str)
         with quiet_transformers():  # no "sequence longer than the model" warning: that is what windows are for
             encoding = tokenizer(inputs, is_split_into_words=words, return_offsets_mapping=not words)
         pieces: list = []
