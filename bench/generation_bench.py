@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("LMFORGE_SHARED_DATA") or ROOT.parent / "shared" / "data")  # ../shared/data
+BITEXT = SHARED / "bitext_support/Bitext_Sample_Customer_Support_Training_Dataset.csv"
 
 PROMPT = [{"role": "user", "content": "Explain in a few sentences why the sky is blue."}]
 
@@ -147,8 +149,7 @@ def embed(args) -> dict:
     torch.set_num_threads(args.threads)
     import csv
 
-    shared = Path(os.environ.get("LMFORGE_SHARED_DATA", "/work/shared/data"))
-    with open(shared / "bitext_support/Bitext_Sample_Customer_Support_Training_Dataset.csv") as f:
+    with open(BITEXT) as f:
         texts = [row["instruction"] for row in csv.DictReader(f)][:args.texts]
     model = SentenceTransformer(str(bundled_model_dir()), device="cpu", local_files_only=True)
     t = time.perf_counter()
@@ -190,14 +191,23 @@ def embed(args) -> dict:
             "ratio": round(st_s / ours_s, 2), "min_cosine": float(cosine.min())}
 
 
+def _scored(rows, ids: list[int], labels: list[int], start: int) -> tuple[float, object]:
+    """Summed loss and most probable tokens of one reply, from its (reply length, vocab) logits ``rows``."""
+    import torch
+    import torch.nn.functional as F
+
+    from lmforge.generation.sft_data import IGNORE
+
+    keep = torch.tensor(labels[start:]) != IGNORE
+    x = rows[keep]
+    return float(F.cross_entropy(x, torch.tensor(ids[start:])[keep], reduction="sum")), x.argmax(-1)
+
+
 def _reply_loss(decoder, batch) -> tuple[float, list]:
     """Teacher-forced loss (summed) on the reply tokens of ``batch`` [(ids, labels, start)], as generation runs:
     each prompt ``ids[:start]`` prefilled into its slot, then the reply fed one token a step, the rows decoded
     together; also each row's most probable next tokens."""
     import torch
-    import torch.nn.functional as F
-
-    from lmforge.generation.sft_data import IGNORE
 
     logits = [[decoder.prefill(slot, ids[:start])] for slot, (ids, _, start) in enumerate(batch)]
     for t in range(max(len(ids) - start for ids, _, start in batch) - 1):
@@ -206,30 +216,16 @@ def _reply_loss(decoder, batch) -> tuple[float, list]:
             ids, _, start = batch[row]
             if start + t + 1 < len(ids):
                 logits[row].append(out)
-    total, top1 = 0.0, []
-    for (ids, labels, start), rows in zip(batch, logits):
-        keep = torch.tensor(labels[start:]) != IGNORE
-        x = torch.stack(rows)[keep]
-        total += float(F.cross_entropy(x, torch.tensor(ids[start:])[keep], reduction="sum"))
-        top1.append(x.argmax(-1))
-    return total, top1
+    scored = [_scored(torch.stack(rows), *example) for example, rows in zip(batch, logits)]
+    return sum(loss for loss, _ in scored), [top for _, top in scored]
 
 
 def _reply_loss_one_pass(decoder, batch) -> tuple[float, list]:
     """The same for the fp32 reference, in one pass over each whole conversation (the same arithmetic as
     prefill + decode in fp32, many times faster)."""
-    import torch
-    import torch.nn.functional as F
-
-    from lmforge.generation.sft_data import IGNORE
-
-    total, top1 = 0.0, []
-    for ids, labels, start in batch:
-        keep = torch.tensor(labels[start:]) != IGNORE
-        x = decoder.prefill(0, ids, every_position=True)[start - 1:-1][keep]
-        total += float(F.cross_entropy(x, torch.tensor(ids[start:])[keep], reduction="sum"))
-        top1.append(x.argmax(-1))
-    return total, top1
+    scored = [_scored(decoder.prefill(0, ids, every_position=True)[start - 1:-1], ids, labels, start)
+              for ids, labels, start in batch]
+    return sum(loss for loss, _ in scored), [top for _, top in scored]
 
 
 def quality(args) -> dict:
@@ -241,9 +237,7 @@ def quality(args) -> dict:
     from lmforge.generation.sft_data import IGNORE, load_conversations, tokenize_conversation
 
     torch.set_num_threads(args.threads)
-    shared = Path(os.environ.get("LMFORGE_SHARED_DATA", "/work/shared/data"))
-    _, held = split_conversations(load_conversations(
-        shared / "bitext_support/Bitext_Sample_Customer_Support_Training_Dataset.csv"), 0.1, 0)
+    _, held = split_conversations(load_conversations(BITEXT), 0.1, 0)
     engine = GenerationEngine.load("smollm2", slots=1, max_len=1024)
     examples = []
     for messages in held[:args.texts]:

@@ -24,7 +24,7 @@ from lmforge.generation.sft import (SFTConfig, finetune_sft, generation_metrics,
                                    split_conversations)
 from lmforge.generation.sft_data import load_conversations, tokenize_conversation  # noqa: E402
 
-SHARED = Path(os.environ.get("LMFORGE_SHARED_DATA", "/work/shared/data"))
+SHARED = Path(os.environ.get("LMFORGE_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 DATA = SHARED / "bitext_support/Bitext_Sample_Customer_Support_Training_Dataset.csv"
 
 

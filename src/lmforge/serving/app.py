@@ -337,9 +337,8 @@ async def _infer(request: Request, state: ServingState, texts: list[str | tuple[
     if state.keys.keys_exist():
         key = _api_key(request)
         state.keys.authenticate(key)  # 401 before any work is done for an unknown caller
-    if redact:  # --redact-pii: placeholders for the log, and for the model with "model"
-        texts, redacted = state.privacy.for_model(texts)
-        request.scope.setdefault("state", {})["redacted_texts"] = redacted
+    if redact:
+        texts = _redact(request, state, texts)
     encode = _encoder(predictor, truncate)
     encoded = (await asyncio.to_thread(encode, texts) if sum(map(len, flat)) > OFF_LOOP_CHARS
                else encode(texts))
@@ -357,6 +356,13 @@ async def _infer(request: Request, state: ServingState, texts: list[str | tuple[
         state.metrics.key_requests.labels(admission.name).inc()
         state.metrics.key_texts.labels(admission.name).inc(requested)
     return logits, tokens, admission
+
+
+def _redact(request: Request, state: ServingState, texts: list) -> list:
+    """--redact-pii: the texts the model reads (placeholders with "model"); the log's form goes on the request."""
+    texts, redacted = state.privacy.for_model(texts)
+    request.scope.setdefault("state", {})["redacted_texts"] = redacted
+    return texts
 
 
 def _encode_items(tokenizer, items: list, max_length: int) -> list[list[int]]:
@@ -397,8 +403,7 @@ def _add_tag_route(app: FastAPI, state: ServingState) -> None:
         longer than the model's context is read in overlapping windows."""
         predictor = state.predictor
         check_texts(body.texts, state.config.max_texts, state.config.max_chars)  # the limits count texts, not windows
-        texts, redacted = state.privacy.for_model(body.texts)  # --redact-pii, as in _infer
-        request.scope.setdefault("state", {})["redacted_texts"] = redacted
+        texts = _redact(request, state, body.texts)  # before windowing: the windows are of what the model reads
         pieces, join = predictor.task.windows(predictor.tokenizer, texts, predictor.max_length)
         logits, tokens, admission = await _infer(request, state, pieces, requested=len(body.texts), redact=False)
         tagged = join(predictor.task.postprocess(logits, predictor.labels, inputs=pieces, tokenizer=predictor.tokenizer,
